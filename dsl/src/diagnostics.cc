@@ -1,0 +1,140 @@
+#include "dsl/diagnostics.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <tuple>
+
+namespace rf::dsl {
+
+void Diagnostics::Error(std::string code, ir::SourceLoc loc, int length, std::string message,
+                        std::string hint) {
+  list_.push_back({Severity::kError, std::move(code), loc, std::max(1, length), std::move(message),
+                   std::move(hint)});
+}
+
+void Diagnostics::Warning(std::string code, ir::SourceLoc loc, int length, std::string message,
+                          std::string hint) {
+  list_.push_back({Severity::kWarning, std::move(code), loc, std::max(1, length),
+                   std::move(message), std::move(hint)});
+}
+
+bool Diagnostics::HasErrors() const { return ErrorCount() > 0; }
+
+size_t Diagnostics::ErrorCount() const {
+  return static_cast<size_t>(std::count_if(
+      list_.begin(), list_.end(), [](const Diagnostic& d) { return d.severity == Severity::kError; }));
+}
+
+size_t Diagnostics::WarningCount() const { return list_.size() - ErrorCount(); }
+
+void Diagnostics::Sort() {
+  auto key = [](const Diagnostic& d) {
+    return std::tuple(d.loc.line, d.loc.column, d.severity, d.message);
+  };
+  std::stable_sort(list_.begin(), list_.end(),
+                   [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
+  list_.erase(std::unique(list_.begin(), list_.end(),
+                          [&](const Diagnostic& a, const Diagnostic& b) { return key(a) == key(b); }),
+              list_.end());
+}
+
+namespace {
+
+std::string_view LineOf(std::string_view source, int line) {
+  size_t start = 0;
+  for (int i = 1; i < line; ++i) {
+    size_t nl = source.find('\n', start);
+    if (nl == std::string_view::npos) return {};
+    start = nl + 1;
+  }
+  size_t end = source.find('\n', start);
+  std::string_view l = source.substr(start, end == std::string_view::npos ? source.size() - start : end - start);
+  if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+  return l;
+}
+
+}  // namespace
+
+std::string RenderText(const Diagnostic& d, std::string_view file, std::string_view source,
+                       bool color) {
+  const bool err = d.severity == Severity::kError;
+  const char* bold = color ? "\033[1m" : "";
+  const char* sev_color = color ? (err ? "\033[1;31m" : "\033[1;35m") : "";
+  const char* green = color ? "\033[1;32m" : "";
+  const char* reset = color ? "\033[0m" : "";
+  std::string out;
+  out += bold;
+  out += std::string(file) + ":" + std::to_string(d.loc.line) + ":" + std::to_string(d.loc.column) + ": ";
+  out += reset;
+  out += sev_color;
+  out += err ? "error: " : "warning: ";
+  out += reset;
+  out += bold + d.message + reset + "\n";
+  std::string_view line = LineOf(source, d.loc.line);
+  if (d.loc.line > 0 && !line.empty()) {
+    std::string gutter = std::to_string(d.loc.line);
+    out += " " + gutter + " | " + std::string(line) + "\n";
+    out += " " + std::string(gutter.size(), ' ') + " | ";
+    int col = std::max(1, d.loc.column);
+    for (int i = 1; i < col && i - 1 < static_cast<int>(line.size()); ++i)
+      out += line[static_cast<size_t>(i - 1)] == '\t' ? '\t' : ' ';
+    int room = std::max(1, static_cast<int>(line.size()) - col + 1);
+    int len = std::min(d.length, room);
+    out += green;
+    out += "^" + std::string(static_cast<size_t>(std::max(0, len - 1)), '~');
+    out += reset;
+    out += "\n";
+  }
+  if (!d.hint.empty()) out += "   hint: " + d.hint + "\n";
+  return out;
+}
+
+std::string RenderJson(const std::vector<Diagnostic>& ds, std::string_view file) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& d : ds) {
+    arr.push_back({{"file", file},
+                   {"line", d.loc.line},
+                   {"column", d.loc.column},
+                   {"length", d.length},
+                   {"severity", d.severity == Severity::kError ? "error" : "warning"},
+                   {"code", d.code},
+                   {"message", d.message},
+                   {"hint", d.hint}});
+  }
+  return arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string Suggest(std::string_view word, const std::vector<std::string>& candidates) {
+  auto distance = [](std::string_view a, std::string_view b) {
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j) {
+        size_t sub = prev[j - 1] + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1);
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+      }
+      std::swap(prev, cur);
+    }
+    return prev[b.size()];
+  };
+  std::string best;
+  size_t best_d = std::string::npos;
+  for (const auto& c : candidates) {
+    if (c == word) continue;
+    size_t d = distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  size_t limit = std::max<size_t>(1, std::min<size_t>(3, word.size() / 3 + 1));
+  if (best_d <= limit) return best;
+  // A prefix or containment also counts as a plausible intent ("sale" for "sale_id").
+  for (const auto& c : candidates) {
+    if (word.size() >= 3 && (c.find(word) != std::string::npos)) return c;
+  }
+  return {};
+}
+
+}  // namespace rf::dsl
