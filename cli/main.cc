@@ -107,7 +107,7 @@ int Check(const std::vector<std::string>& files, const std::vector<std::string>&
     }
   }
   if (format == "json") {
-    std::cout << json_out << "\n]\n";
+    std::cout << json_out << (json_out.size() > 1 ? "\n]\n" : "]\n");
   } else {
     std::cerr << files.size() << " file" << (files.size() == 1 ? "" : "s") << " checked: " << errors
               << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning"

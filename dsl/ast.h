@@ -72,6 +72,7 @@ struct StateAst {
   Name name;            // for finish/fail without a name: the keyword, name_given = false
   bool name_given = true;
   SourceLoc loc;        // of the keyword that starts the state
+  int end_line = 0;     // line of the state's last token
   std::optional<Name> next;
 
   // step

@@ -7,7 +7,7 @@
 //       "operations": [{"name": "get_sale", "description": "...",
 //          "input":  [{"name": "id", "type": "text", "required": true}],
 //          "output": [{"name": "total", "type": "money"}],
-//          "side_effects": false, "writes": ""}]}],
+//          "side_effects": false, "writes": "", "compensable": true}]}],
 //    "owners": {"stock": "inventory", "accounting": "odoo"}}
 //
 // `owners` maps a business entity to the system of record that owns it; a step that writes an
@@ -38,6 +38,9 @@ struct OperationSpec {
   std::vector<FieldSpec> output;  // empty = not declared (any field accepted)
   bool side_effects = true;
   std::string writes;             // entity written, e.g. "stock"; empty = none
+  // False for effects that cannot be taken back (a message sent): the checker then does not ask
+  // for an `undo` on steps that call it.
+  bool compensable = true;
   const FieldSpec* FindInput(std::string_view n) const;
   const FieldSpec* FindOutput(std::string_view n) const;
 };

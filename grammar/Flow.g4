@@ -127,7 +127,15 @@ multiplicative : unary (mulOp unary)* ;
 mulOp : '*' | '/' | '%' ;
 unary : '-' unary | postfix ;
 postfix : primary (member)* ;
-member : '.' ident | '[' expr ']' ;
+member : '.' fieldName | '[' expr ']' ;
+
+// After a dot any word names a field, keywords included (`last_error.step`, `instance.workflow`).
+fieldName
+  : ident | WORKFLOW | STEP | WAIT | DECIDE | APPROVAL | PARALLEL | BRANCH | SET | FINISH | FAIL
+  | CALL | ERROR | TIMEOUT | IN | AS | ON | END | FOR | EACH | WITH | WHEN | IF | THEN | GO | USES
+  | EVERY | SAVE | RETRY | UNDO | OTHERWISE | UNTIL | WHERE | WITHIN | ASK | AND | OR | NOT
+  | TRUE | FALSE | NULL_LITERAL
+  ;
 
 primary
   : duration                                                  # durationLiteral

@@ -110,6 +110,7 @@ Status Catalog::AddJson(std::string_view json_text, std::string_view origin) {
         op.output = std::move(*out);
         op.side_effects = o.value("side_effects", true);
         op.writes = o.value("writes", std::string());
+        op.compensable = o.value("compensable", true);
         if (spec.Find(op.name) != nullptr)
           return Status::InvalidArgument(cw + ": operation " + op.name + " is declared twice");
         spec.operations.push_back(std::move(op));

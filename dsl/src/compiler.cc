@@ -303,6 +303,7 @@ class Checker {
     const int region = state_region_[states.front().name.text];
 
     std::vector<Node> nodes;
+    bool region_has_unknown_target = false;
     for (size_t i = 0; i < states.size(); ++i) {
       const StateAst& s = states[i];
       Node n{&s, {}};
@@ -315,12 +316,15 @@ class Checker {
           std::string sug = Suggest(t.text, candidates);
           diags_.Error("unknown-state", t.loc, Width(t.text), "there is no state called `" + t.text + "`",
                        sug.empty() ? "" : "did you mean `" + sug + "`?");
+          n.targets.push_back("");  // counts as a way out, so one typo is reported once
+          region_has_unknown_target = true;
         } else if (it->second != region) {
           diags_.Error("cross-region", t.loc, Width(t.text),
                        "`" + t.text + "` is in another block; a transition can only go to a state of the same " +
                            (top ? "level" : "branch or for-each body"),
                        top ? "states inside a parallel branch or for-each body are reached from within it"
                            : "finish this block (let it run to its end) and continue after `end`");
+          n.targets.push_back("");
         } else {
           n.targets.push_back(t.text);
         }
@@ -334,6 +338,7 @@ class Checker {
           diags_.Error("flow-ends", s.name.loc, Width(s.name.text),
                        "the flow runs off its end after `" + s.name.text + "`",
                        "add `then go to STATE`, or end the flow with `finish` or `fail \"reason\"`");
+          n.targets.push_back("");  // reported once, not again as no-way-out
         } else {
           n.targets.push_back("");
         }
@@ -400,7 +405,7 @@ class Checker {
         }
       }
     }
-    for (size_t i = 0; i < nodes.size(); ++i) {
+    for (size_t i = 0; i < nodes.size() && !region_has_unknown_target; ++i) {
       if (!reached[i]) {
         const Name& n = nodes[i].state->name;
         diags_.Warning("unreachable", n.loc, Width(n.text),
@@ -469,7 +474,7 @@ class Checker {
       const StateAst& s = *nodes[i].state;
       if (s.kind != K::kStep || s.undo) continue;
       const OperationSpec* op = Operation(s.call);
-      if (op == nullptr || !op->side_effects) continue;
+      if (op == nullptr || !op->side_effects || !op->compensable) continue;
       bool later_failure = false;
       // Successors on the success path (the `next`, i.e. the first target for a step).
       if (!nodes[i].targets.empty()) {
@@ -879,7 +884,8 @@ class Checker {
     }
     const std::string& f = e->text;
     auto first = args.empty() ? T(Ty::kAny) : args[0];
-    if ((f == "sum" || f == "any" || f == "all" || f == "min" || f == "max") && first.ty != Ty::kList &&
+    if ((f == "sum" || f == "any" || f == "all" || f == "min" || f == "max" || f == "find" || f == "filter") &&
+        first.ty != Ty::kList &&
         first.ty != Ty::kAny && !e->args.empty())
       diags_.Error("type-mismatch", e->args[0]->loc, 1, "`" + f + "` needs a list, but this is a " + std::string(TyName(first.ty)));
     if ((f == "lower" || f == "upper" || f == "trim" || f == "length") && first.ty != Ty::kText &&
@@ -888,8 +894,9 @@ class Checker {
     if (f == "count" || f == "length") return T(Ty::kNumber);
     if (f == "sum") return args.size() > 1 ? T(Numeric(args[1].ty) ? args[1].ty : Ty::kAny) : T(Ty::kAny);
     if (f == "any" || f == "all" || f == "contains" || f == "starts_with") return T(Ty::kBool);
+    if (f == "filter") return T(Ty::kList);
     if (f == "now") return T(Ty::kTime);
-    if (f == "lower" || f == "upper" || f == "trim" || f == "date" || f == "text") return T(Ty::kText);
+    if (f == "lower" || f == "upper" || f == "trim" || f == "date" || f == "text" || f == "fixed") return T(Ty::kText);
     if (f == "round" || f == "abs") return Numeric(first.ty) ? first : T(Ty::kNumber);
     if (f == "number") return T(Ty::kNumber);
     if (f == "days" || f == "hours" || f == "minutes") return T(Ty::kDuration);

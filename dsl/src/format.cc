@@ -46,16 +46,19 @@ class Formatter {
         out_ << "  " << in.name.text << " " << in.type.text << (in.optional ? " optional" : "") << "\n";
       }
     }
-    for (const auto& s : f_.schedules) {
-      out_ << "\n";
+    for (size_t i = 0; i < f_.schedules.size(); ++i) {
+      const ScheduleAst& s = f_.schedules[i];
+      if (i == 0) out_ << "\n";
       CommentsBefore(s.cron_loc.line, "");
       std::string head = "every " + Quote(s.cron) + " in " + Quote(s.time_zone);
       if (!s.input.empty()) head += " with";
-      out_ << head << ArgsText(s.input, head.size(), "    ") << "\n";
+      out_ << head << ArgsText(s.input, head.size(), "  ") << "\n";
     }
     for (size_t i = 0; i < f_.states.size(); ++i) {
-      out_ << "\n";
-      State(f_.states[i], "", i + 1 < f_.states.size() ? f_.states[i + 1].loc.line : kLastLine);
+      // Consecutive one-line end states (finish, fail) stay together as a block.
+      bool tight = i > 0 && IsOneLiner(f_.states[i]) && IsOneLiner(f_.states[i - 1]);
+      if (!tight) out_ << "\n";
+      State(f_.states[i], "");
     }
     CommentsBefore(kLastLine, "");
     return out_.str();
@@ -87,13 +90,16 @@ class Formatter {
     std::string head = prefix + "call " + c.connector.text + "." + c.operation.text;
     if (c.args.empty()) return head;
     head += " with";
-    return head + ArgsText(c.args, head.size(), indent + "    ");
+    return head + ArgsText(c.args, head.size(), indent + "  ");
   }
 
-  // Comments from here up to `end_line` (where the next sibling starts) go above this state, so
-  // a comment between two clauses stays with its state.
-  void State(const StateAst& s, const std::string& ind, int end_line) {
-    CommentsBefore(s.kind == K::kParallel || s.kind == K::kForEach ? s.loc.line + 1 : end_line, ind);
+  static bool IsOneLiner(const StateAst& s) { return s.kind == K::kFinish || s.kind == K::kFail; }
+
+  // Comments before a state and inside it (between its clauses) go above it; blocks keep the
+  // comments of their nested states with those states.
+  void State(const StateAst& s, const std::string& ind) {
+    const bool block = s.kind == K::kParallel || s.kind == K::kForEach;
+    CommentsBefore(block ? s.loc.line + 1 : std::max(s.loc.line, s.end_line) + 1, ind);
     const std::string in = ind + "  ";
     auto line = [&](const std::string& text) { out_ << in << text << "\n"; };
     auto then = [&] {
@@ -166,9 +172,10 @@ class Formatter {
           out_ << in << "branch " << b.name.text << "\n";
           for (size_t i = 0; i < b.states.size(); ++i) {
             if (i) out_ << "\n";
-            State(b.states[i], in + "  ", i + 1 < b.states.size() ? b.states[i + 1].loc.line : end_line);
+            State(b.states[i], in + "  ");
           }
         }
+        CommentsBefore(s.end_line, in);
         out_ << ind << "end\n";
         break;
       case K::kForEach: {
@@ -178,8 +185,9 @@ class Formatter {
         then();
         for (size_t i = 0; i < s.body.size(); ++i) {
           if (i) out_ << "\n";
-          State(s.body[i], in, i + 1 < s.body.size() ? s.body[i + 1].loc.line : end_line);
+          State(s.body[i], in);
         }
+        CommentsBefore(s.end_line, in);
         out_ << ind << "end\n";
         break;
       }

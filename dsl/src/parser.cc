@@ -362,9 +362,9 @@ class Builder {
     ExprPtr base = Build(ctx->primary());
     for (auto* m : ctx->member()) {
       if (base == nullptr) return nullptr;
-      if (m->ident() != nullptr) {
-        auto e = Make(Expr::Kind::kField, Loc(m->ident()));
-        e->text = m->ident()->getText();
+      if (m->fieldName() != nullptr) {
+        auto e = Make(Expr::Kind::kField, Loc(m->fieldName()));
+        e->text = m->fieldName()->getText();
         e->args.push_back(base);
         base = e;
       } else if (m->expr() != nullptr) {
@@ -383,12 +383,14 @@ class Builder {
       DurationLit lit = MakeDuration(d->duration());
       auto e = Make(Expr::Kind::kLiteral, at);
       e->value = lit.value ? Value(*lit.value) : Value();
+      e->text = lit.text;
       return e;
     }
     if (auto* n = dynamic_cast<G::NumberLiteralContext*>(ctx)) {
       auto e = Make(Expr::Kind::kLiteral, at);
       auto dec = Decimal::Parse(n->getText());
       e->value = dec ? Value(*dec) : Value();
+      e->text = n->getText();  // fmt keeps 12.50 as written
       return e;
     }
     if (auto* s = dynamic_cast<G::StringLiteralContext*>(ctx)) return StringExpr(s->STRING()->getSymbol());
@@ -463,6 +465,7 @@ class Builder {
     if (d == nullptr) return std::nullopt;
     StateAst s;
     s.loc = Loc(d);
+    if (d->getStop() != nullptr) s.end_line = LocOf(d->getStop(), origin_).line;
     using K = ir::State::Kind;
     if (auto* c = d->stepState()) {
       s.kind = K::kStep;

@@ -4,8 +4,8 @@
 // Semantics (docs/language.md explains them to analysts):
 // - Names resolve in the scope's frames, innermost first (a for-each item shadows instance data).
 // - A missing record field or an out-of-range index is null, not an error (`sale.note` on a sale
-//   without a note); a field of null is null. Indexing a non-list, or a field of a number, is an
-//   error.
+//   without a note); a field of null is null. `record[text]` reads a field chosen at run time.
+//   Indexing anything else, or a field of a number, is an error.
 // - Numbers are exact decimals. + - * on numbers; `/` rounds half-even to Decimal::kDivisionScale
 //   places; division by zero is an error. `+` on two texts concatenates; text + other → error.
 //   time + duration → time; time - duration → time; time - time → duration; duration ± duration,
@@ -18,10 +18,12 @@
 // - and/or/not need bools and short-circuit; null is not a bool (error), so conditions on
 //   optional data should test `x != null` first.
 // Functions: count(list|text|record), sum(list [, expr over `item`]), min(list), max(list),
-//   any(list, cond over `item`), all(list, cond over `item`), now(), lower(t), upper(t),
+//   any(list, cond over `item`), all(list, cond over `item`), find(list, cond over `item`) →
+//   first match or null, filter(list, cond over `item`) → matching elements, now(), lower(t), upper(t),
 //   trim(t), round(n [, places]), abs(n), length(t), contains(t|list, x), starts_with(t, p),
 //   days(n)/hours(n)/minutes(n) → duration, date(time) → "YYYY-MM-DD", text(x), number(t),
-//   coalesce(a, b, ...) → first non-null.
+//   coalesce(a, b, ...) → first non-null, fixed(n, places) → text with exactly `places` decimals
+//   ("12.50").
 #pragma once
 
 #include <string>

@@ -33,7 +33,8 @@ struct Expr;
 using ExprPtr = std::shared_ptr<const Expr>;
 
 // An expression tree. Kinds and operands:
-//   kLiteral   value
+//   kLiteral   value; text = source spelling of a number or duration ("12.50", "30 days"),
+//              kept for fmt and messages only (not part of the JSON form)
 //   kName      text = root name ("input", a saved result, a for-each item, ...)
 //   kField     args[0] = base, text = field name            (sale.total)
 //   kIndex     args[0] = base, args[1] = index              (sale.lines[0])

@@ -92,6 +92,9 @@ TEST_F(EvalTest, Remainder) {
   EXPECT_EQ(Ok(Bin("%", Num("6"), Num("3"))), Value(0));
   EXPECT_EQ(Ok(Bin("%", Num("1"), Num("3"))), Value(1));
   EXPECT_EQ(Ok(Bin("%", Num("0.3"), Num("0.1"))), Value(0));
+  EXPECT_EQ(Ok(Bin("%", Num("1000000000000000000000000000000"), Num("7"))), Value(1));
+  EXPECT_EQ(Ok(Bin("%", Num("12345678901234567890123"), Num("10"))), Value(3));
+  EXPECT_EQ(Ok(Bin("%", Num("-12345678901234567890123"), Num("10"))), Value(-3));
 }
 
 TEST_F(EvalTest, ArithmeticTypeErrors) {
@@ -240,13 +243,13 @@ TEST_F(EvalTest, FieldAndIndexErrors) {
   EXPECT_EQ(Err(Path("sale.total.cents")),
             "cannot take field 'cents' of number 500 (only records have fields) in sale.total.cents");
   EXPECT_EQ(Err(Index(Path("sale.status"), Num("0"))),
-            "cannot index text \"open\" (only lists can be indexed) in sale.status[0]");
+            "cannot index text \"open\" (only lists and records can be indexed) in sale.status[0]");
   EXPECT_EQ(Err(Index(Path("sale.tags"), Num("0.5"))),
             "a list index must be a whole number, got number 0.5 in sale.tags[0.5]");
   EXPECT_EQ(Err(Index(Path("sale.tags"), Str("0"))),
             "a list index must be a whole number, got text \"0\" in sale.tags[\"0\"]");
-  EXPECT_EQ(Err(Index(Path("sale"), Str("total"))),
-            "cannot index record (only lists can be indexed) in sale[\"total\"]");
+  EXPECT_EQ(Err(Index(Path("sale"), Num("1"))),
+            "a record can only be indexed by a text key, got number 1 in sale[1]");
 }
 
 TEST_F(EvalTest, NamesResolveInnermostFirst) {

@@ -23,7 +23,8 @@ const std::vector<FunctionInfo>& Functions() {
       {"length", 1, 1, false},   {"contains", 2, 2, false}, {"starts_with", 2, 2, false},
       {"days", 1, 1, false},     {"hours", 1, 1, false},    {"minutes", 1, 1, false},
       {"date", 1, 1, false},     {"text", 1, 1, false},     {"number", 1, 1, false},
-      {"coalesce", 1, -1, false},
+      {"coalesce", 1, -1, false}, {"find", 2, 2, true},     {"filter", 2, 2, true},
+      {"fixed", 2, 2, false},
   };
   return functions;
 }
@@ -250,7 +251,13 @@ class Evaluator {
     Value base = Eval(Arg(e, 0));
     Value index = Eval(Arg(e, 1));
     if (base.is_null()) return Value();
-    if (!base.is_list()) Fail("cannot index " + Describe(base) + " (only lists can be indexed)", e);
+    if (base.is_record()) {
+      // record[key]: a field chosen at run time (e.g. refundable quantity by line id).
+      if (!index.is_text()) Fail("a record can only be indexed by a text key, got " + Describe(index), e);
+      const Value* field = base.Find(index.as_text());
+      return field == nullptr ? Value() : *field;
+    }
+    if (!base.is_list()) Fail("cannot index " + Describe(base) + " (only lists and records can be indexed)", e);
     if (!index.is_number() || !index.as_number().IsInteger()) {
       Fail("a list index must be a whole number, got " + Describe(index), e);
     }
@@ -451,6 +458,7 @@ class Evaluator {
     // Functions whose arguments are evaluated lazily or per element.
     if (fn == "sum") return Sum(e);
     if (fn == "any" || fn == "all") return AnyAll(e, fn == "any");
+    if (fn == "find" || fn == "filter") return FindFilter(e, fn == "find");
     if (fn == "coalesce") {
       for (const ExprPtr& a : e->args) {
         Value v = Eval(a);
@@ -549,6 +557,14 @@ class Evaluator {
       return Value(iso.substr(0, iso.find('T')));
     }
     if (fn == "text") return Value(x.ToDisplayString());
+    if (fn == "fixed") {
+      // Money for people: fixed(12.5, 2) → "12.50", rounded half-even.
+      const Decimal& n = NeedNumber(x, fn, e);
+      const Decimal& places = NeedNumber(args[1], fn, e);
+      std::optional<std::int64_t> p = places.ToInt64();
+      if (!places.IsInteger() || !p || *p < 0 || *p > 18) Fail("fixed needs 0 to 18 places, got " + Describe(args[1]), e);
+      return Value(n.ToFixed(static_cast<int>(*p)));
+    }
     if (fn == "number") {
       if (x.is_number()) return x;
       if (x.is_text()) {
@@ -598,6 +614,27 @@ class Evaluator {
       if (v.as_bool() == any) return Value(any);
     }
     return Value(!any);
+  }
+
+  // find: the first element whose condition holds, or null; filter: all such elements.
+  Value FindFilter(const ExprPtr& e, bool first_only) {
+    const char* fn = first_only ? "find" : "filter";
+    Value list = Eval(e->args[0]);
+    const List& items = NeedList(list, fn, e);
+    List kept;
+    for (size_t i = 0; i < items.size(); ++i) {
+      Value v = WithItem(e->args[1], items[i]);
+      if (!v.is_bool()) {
+        Fail(std::string(fn) + " needs a condition that is true or false, got " + Describe(v) +
+                 " for item " + std::to_string(i + 1),
+             e);
+      }
+      if (!v.as_bool()) continue;
+      if (first_only) return items[i];
+      kept.push_back(items[i]);
+    }
+    if (first_only) return Value();
+    return Value(std::move(kept));
   }
 
   const Scope& scope_;

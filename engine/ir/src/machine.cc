@@ -163,7 +163,14 @@ void Render(std::string& out, const ExprPtr& e) {
     return;
   }
   switch (e->kind) {
-    case Expr::Kind::kLiteral: ValueText(out, e->value); return;
+    case Expr::Kind::kLiteral:
+      // A literal keeps its source spelling when it has one ("30 days", "12.50").
+      if (!e->text.empty() && (e->value.is_duration() || e->value.is_number())) {
+        out += e->text;
+      } else {
+        ValueText(out, e->value);
+      }
+      return;
     case Expr::Kind::kName: out += e->text; return;
     case Expr::Kind::kField:
       RenderWrapped(out, Arg(*e, 0), PrecOf(Arg(*e, 0)) < kPrimary);
