@@ -35,6 +35,7 @@ struct OperationSpec {
   std::string name;
   std::string description;
   std::vector<FieldSpec> input;
+  bool input_declared = true;     // false when the catalog has no "input" list: any argument goes
   std::vector<FieldSpec> output;  // empty = not declared (any field accepted)
   bool side_effects = true;
   std::string writes;             // entity written, e.g. "stock"; empty = none

@@ -14,7 +14,7 @@ header : WORKFLOW name=ident VERSION version=INT description=STRING? ;
 
 declaration
   : USES ident (',' ident)*                                   # usesDecl
-  | INPUT inputField+                                         # inputDecl
+  | INPUT inputField (','? inputField)*                        # inputDecl
   | EVERY cron=STRING IN zone=STRING (WITH argList)?          # scheduleDecl
   ;
 

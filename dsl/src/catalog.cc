@@ -107,6 +107,7 @@ Status Catalog::AddJson(std::string_view json_text, std::string_view origin) {
         auto out = Fields(o.value("output", nlohmann::json()), cw + "." + op.name + ".output");
         if (!out.ok()) return out.status();
         op.input = std::move(*in);
+        op.input_declared = o.contains("input");
         op.output = std::move(*out);
         op.side_effects = o.value("side_effects", true);
         op.writes = o.value("writes", std::string());

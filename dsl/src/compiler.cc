@@ -614,6 +614,7 @@ class Checker {
         continue;
       }
       const FieldSpec* f = op->FindInput(a.name.text);
+      if (f == nullptr && !op->input_declared) continue;
       if (f == nullptr) {
         std::vector<std::string> names;
         for (const auto& in : op->input) names.push_back(in.name);

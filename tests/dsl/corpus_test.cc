@@ -6,8 +6,8 @@
 //
 // A file's diagnostics must match its expectations exactly (no missing, no extra). Files named
 // ok_*.flow must compile to a machine without a single diagnostic. On top of the corpus this
-// file checks positions and the caret rendering, and feeds a few thousand mutated corpus files
-// through the compiler to make sure it never crashes and always says something sensible.
+// file checks positions and the caret rendering, and feeds 2000 mutated corpus files (seeded,
+// deterministic) through the compiler: it must never crash and always say something sensible.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -447,21 +447,6 @@ TEST(SyntaxErrors, EveryLineWithAnErrorIsReported) {
   EXPECT_FALSE(c.has_machine);
 }
 
-// The shipped example flows are the reference for the corpus's valid flows: not a single
-// diagnostic either.
-TEST(Examples, ShippedFlowsCompileWithoutDiagnostics) {
-  int n = 0;
-  for (const auto& e : fs::directory_iterator(fs::path(RF_SOURCE_DIR) / "workflows")) {
-    if (e.path().extension() != ".flow") continue;
-    ++n;
-    const std::string source = ReadFile(e.path());
-    Compiled c = CompileText(source);
-    EXPECT_TRUE(c.has_machine) << e.path();
-    for (const Diagnostic& d : c.diags.all()) ADD_FAILURE() << RenderText(d, e.path().filename().string(), source);
-  }
-  EXPECT_GE(n, 1);
-}
-
 // Not a check: prints what the compiler says about each corpus file (or only the files whose
 // name contains $RF_CORPUS_FILE) in the expectation format, to help write a new case. Run with
 //   rf_dsl_tests --gtest_also_run_disabled_tests --gtest_filter='*PrintActualDiagnostics'
@@ -626,7 +611,9 @@ TEST(Robustness, MutatedCorpusNeverCrashesAndAlwaysExplains) {
   EXPECT_EQ(failures, 0);
   // The mutants must exercise both layers, and quickly (the budget is well under 20 s).
   EXPECT_GT(checked, kMutants / 10);
-  if (count_env == nullptr) EXPECT_LT(seconds, 20.0);
+  if (count_env == nullptr) {
+    EXPECT_LT(seconds, 20.0);
+  }
   RecordProperty("mutants_checked", checked);
   RecordProperty("mutants_compiled", compiled);
   std::cout << "[ robustness ] " << kMutants << " mutants: " << checked << " reached the checker, " << compiled

@@ -1,0 +1,154 @@
+// The durable engine: runs compiled machines (engine/ir) as instances whose every transition is
+// one atomic commit to a StateStore (snapshot + history + timers/tasks/subscriptions + outbox),
+// with invocations dispatched only after the commit is durable (DESIGN §4, state/FORMAT.md).
+//
+// The engine does no I/O of its own: it is given a StateStore, a Clock and a ConnectorRegistry.
+//
+// Threads: all instance logic runs on one strand of the given io_context. Every public method is
+// thread-safe; the asynchronous ones post to the strand and call their callback from it. Reads
+// (Get*/List*) go straight to the store and see committed state only.
+//
+// Memory: only instances with work in progress are held in RAM; an instance that waits (timer,
+// event, approval) lives in the store and is loaded when its stimulus arrives.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/value.h"
+#include "engine/clock.h"
+#include "engine/connector.h"
+#include "engine/ir/machine.h"
+#include "state/state_store.h"
+
+namespace rf::engine {
+
+struct EngineOptions {
+  int partition = 0;                          // 0..63, part of every instance id
+  Duration event_buffer_ttl{7 * 86400000LL};  // how long an early event waits for its instance
+  Duration default_step_timeout{30000};       // a step without `timeout`
+  // Undo actions are retried with this policy; when it is exhausted the instance becomes
+  // compensation_failed (a dead letter), never silently dropped.
+  int undo_max_attempts = 10;
+  Duration undo_first_wait{1000};
+  Duration undo_max_wait{300000};
+  // Schedules: after an outage, fire only the most recent missed slot (no burst of catch-up
+  // starts) unless this is true, in which case every missed slot fires once.
+  bool schedule_catch_up_all = false;
+  size_t max_group_bytes = 4 << 20;
+  // How often the engine ticks itself (timers, deadlines, schedules); 0 = never, the host calls
+  // Tick() (tests with a ManualClock do).
+  Duration tick_interval{0};
+};
+
+// Instance statuses. Terminal: completed, failed, compensated, cancelled, compensation_failed.
+//   running      work in progress (a call in flight, or about to be)
+//   waiting      parked on a timer, an event or a human task
+//   compensating running the undo chain after a failure or a cancel
+//   completed    reached `finish`
+//   compensated  failed (a `fail` state or an unhandled error) and its undo chain completed
+//   failed       failed and there was nothing to undo
+//   cancelled    cancelled by an operator; its undo chain completed
+//   compensation_failed  an undo action kept failing: an operator must act
+const std::vector<std::string>& StatusNames();
+bool IsTerminalStatus(const std::string& status);
+
+struct StartRequest {
+  std::string workflow;
+  Value input;                 // a record
+  std::string business_key;    // optional; the same key again returns the same instance
+  std::string correlation_id;  // optional; defaults to the instance id
+  std::optional<int> version;  // default: the latest deployed version
+};
+
+struct StartResult {
+  std::string instance_id;
+  bool created = true;  // false: an instance with that business key already existed
+};
+
+struct DeployResult {
+  std::string workflow;
+  int version = 0;
+  bool created = true;  // false: the identical version was already deployed
+};
+
+struct TaskDecision {
+  std::string task_id;
+  std::string decision;  // "approve" | "reject"
+  std::string actor;
+  std::string comment;
+};
+
+struct EngineStats {
+  std::uint64_t instances_started = 0;
+  std::uint64_t instances_completed = 0;
+  std::uint64_t instances_failed = 0;  // failed + compensated + compensation_failed
+  std::uint64_t transitions = 0;       // committed transitions
+  std::uint64_t commits = 0;           // commit groups written
+  std::uint64_t invocations = 0;
+  size_t resident_instances = 0;
+  size_t in_flight_invocations = 0;
+};
+
+template <typename T>
+using Callback = std::function<void(Result<T>)>;
+
+class Engine {
+ public:
+  Engine(boost::asio::io_context& io, state::StateStore* store, const Clock* clock,
+         ConnectorRegistry* connectors, EngineOptions options = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Loads deployed definitions, re-dispatches invocations that were committed but not
+  // acknowledged (same idempotency key), and arms timers (overdue ones fire on the next Tick).
+  // Call once, before anything else; blocks until done.
+  Status Recover();
+
+  // Stores a compiled definition. Deploying the same name and version again is accepted only if
+  // the source is identical (created = false); a different source for an existing version is
+  // refused (AlreadyExists). Running instances stay on the version they started on.
+  Result<DeployResult> Deploy(const ir::Machine& machine, const std::string& source);
+
+  void Start(StartRequest request, Callback<StartResult> done);
+  // Delivers to every instance waiting for (event, key); when none waits, buffers it for
+  // event_buffer_ttl. The result counts the instances it was delivered to (0 = buffered).
+  void DeliverEvent(std::string event, std::string key, Value data, Callback<int> done);
+  // A task can be completed once; afterwards FailedPrecondition.
+  void CompleteTask(TaskDecision decision, Callback<bool> done);
+  // Runs the undo chain, then `cancelled`. FailedPrecondition on a terminal instance.
+  void Cancel(std::string instance_id, std::string reason, Callback<bool> done);
+
+  // Fires due timers, deadlines, expired invocations and schedules at the clock's time. The
+  // engine calls it itself with a real clock; tests call it after moving a ManualClock.
+  void Tick();
+
+  // True while commits, invocations or posted work are outstanding.
+  bool Busy() const;
+  // Blocks the calling thread (not the strand!) until nothing is outstanding.
+  void WaitIdle();
+  // Like WaitIdle, but connector calls may still be in flight (a test holding a call).
+  void WaitSettled();
+  EngineStats stats() const;
+
+  // Reads of committed state (thread-safe). The instance view is the snapshot JSON documented
+  // in docs/engine.md: status, workflow, version, data, threads, tasks, undo, error, outcome.
+  Result<Value> GetInstance(const std::string& instance_id) const;
+  Result<std::vector<Value>> GetHistory(const std::string& instance_id) const;
+  Result<std::vector<Value>> ListInstances(const std::string& status, size_t limit) const;
+  Result<std::vector<Value>> ListOpenTasks(const std::string& role) const;
+  Result<std::vector<Value>> ListDeadLetters() const;
+  Result<std::vector<Value>> ListDefinitions() const;
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace rf::engine

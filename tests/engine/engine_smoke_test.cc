@@ -1,0 +1,263 @@
+// First end-to-end checks of the engine: compile real .flow text, run it on a MemoryStore with a
+// ManualClock and the in-process TestConnector.
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <future>
+#include <thread>
+
+#include "common/time_text.h"
+#include "dsl/compiler.h"
+#include "engine/engine.h"
+#include "engine/test_connector.h"
+
+namespace rf::engine {
+namespace {
+
+class EngineHarness {
+ public:
+  explicit EngineHarness(state::StateStore* store) : store_(store), clock_(*ParseTime("2026-11-27T08:00:00Z")) {
+    registry_.Add("shop", &shop_);
+    registry_.Add("notify", &notify_);
+    io_thread_ = std::thread([this] { io_.run(); });
+    Restart();
+  }
+  ~EngineHarness() {
+    engine_.reset();
+    work_.reset();
+    io_.stop();
+    io_thread_.join();
+  }
+  void Restart() {
+    engine_.reset();
+    engine_ = std::make_unique<Engine>(io_, store_, &clock_, &registry_, EngineOptions{});
+    rf::Status s = engine_->Recover();
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  void Deploy(const std::string& source) {
+    dsl::Catalog catalog;
+    ASSERT_TRUE(catalog
+                    .AddJson(R"({"format": "retailflow.catalog/1", "connectors": [
+      {"name": "shop", "operations": [
+        {"name": "reserve", "writes": "stock"}, {"name": "release", "writes": "stock"},
+        {"name": "charge", "writes": "accounting"}, {"name": "refund", "writes": "accounting"},
+        {"name": "lookup", "side_effects": false}]},
+      {"name": "notify", "operations": [{"name": "send", "compensable": false}]}]})",
+                             "test")
+                    .ok());
+    dsl::Diagnostics diags;
+    auto m = dsl::CompileSource(source, catalog, diags);
+    std::string all;
+    for (const auto& d : diags.all()) all += dsl::RenderText(d, "test.flow", source);
+    ASSERT_TRUE(m.has_value()) << all;
+    auto r = engine_->Deploy(*m, source);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+  }
+  std::string Start(const std::string& wf, const std::string& input_json, const std::string& key = "") {
+    std::promise<Result<StartResult>> p;
+    StartRequest req;
+    req.workflow = wf;
+    req.input = *Value::FromJson(input_json);
+    req.business_key = key;
+    engine_->Start(req, [&](Result<StartResult> r) { p.set_value(std::move(r)); });
+    auto r = p.get_future().get();
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    engine_->WaitSettled();
+    return r.ok() ? r->instance_id : "";
+  }
+  Value Instance(const std::string& id) {
+    auto v = engine_->GetInstance(id);
+    EXPECT_TRUE(v.ok()) << v.status().message();
+    return v.ok() ? *v : Value();
+  }
+  std::string Status(const std::string& id) { return Instance(id).Find("status")->as_text(); }
+  void Advance(Duration d) {
+    clock_.Advance(d);
+    engine_->Tick();
+    engine_->WaitIdle();
+    engine_->Tick();  // timers armed by the first round that are already due
+    engine_->WaitIdle();
+  }
+  int Deliver(const std::string& ev, const std::string& key, const std::string& json = "{}") {
+    std::promise<Result<int>> p;
+    engine_->DeliverEvent(ev, key, *Value::FromJson(json), [&](Result<int> r) { p.set_value(std::move(r)); });
+    auto r = p.get_future().get();
+    EXPECT_TRUE(r.ok());
+    engine_->WaitIdle();
+    return r.ok() ? *r : -1;
+  }
+  Result<bool> Decide(const std::string& task, const std::string& decision, const std::string& actor = "ann") {
+    std::promise<Result<bool>> p;
+    engine_->CompleteTask({task, decision, actor, "ok"}, [&](Result<bool> r) { p.set_value(std::move(r)); });
+    auto r = p.get_future().get();
+    engine_->WaitIdle();
+    return r;
+  }
+
+  state::StateStore* store_;
+  ManualClock clock_;
+  TestConnector shop_, notify_;
+  TestRegistry registry_;
+  boost::asio::io_context io_;
+  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_ =
+      std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(io_.get_executor());
+  std::thread io_thread_;
+  std::unique_ptr<Engine> engine_;
+};
+
+const char* kOrder = R"(workflow order version 1
+uses shop
+input order_ref text, amount money
+step reserve
+  call shop.reserve with ref = input.order_ref
+  save result as reservation
+  undo call shop.release with ref = input.order_ref
+step charge
+  call shop.charge with amount = input.amount
+  retry up to 3 times waiting 1s doubling
+  undo call shop.refund with amount = input.amount
+decide big
+  when input.amount > 100 go to check
+  otherwise go to done
+approval check
+  ask manager "Charge {input.amount}?"
+  if nobody decides within 4h go to declined
+  if approved go to done
+  if rejected go to declined
+finish done "ok {input.order_ref}"
+fail declined "declined"
+)";
+
+TEST(EngineSmoke, StepsRunToFinish) {
+  state::MemoryStore store;
+  EngineHarness h(&store);
+  h.Deploy(kOrder);
+  std::string id = h.Start("order", R"({"order_ref": "A1", "amount": 50})");
+  EXPECT_EQ("completed", h.Status(id));
+  EXPECT_EQ("ok A1", h.Instance(id).Find("outcome")->as_text());
+  EXPECT_EQ(1, h.shop_.calls("reserve"));
+  EXPECT_EQ(1, h.shop_.calls("charge"));
+}
+
+TEST(EngineSmoke, RetryThenApprovalThenRejectRunsUndoChainInReverse) {
+  state::MemoryStore store;
+  EngineHarness h(&store);
+  h.Deploy(kOrder);
+  h.shop_.FailNext("charge", "unavailable", 2);
+  std::string id = h.Start("order", R"({"order_ref": "B2", "amount": 500})", "B2");
+  EXPECT_EQ("running", h.Status(id));  // waiting for the retry timer (attempt 2 after 1s)
+  h.Advance(Duration{1000});
+  h.Advance(Duration{2000});
+  EXPECT_EQ("waiting", h.Status(id));
+  EXPECT_EQ(3, h.shop_.calls("charge"));
+  auto tasks = h.engine_->ListOpenTasks("manager");
+  ASSERT_TRUE(tasks.ok());
+  ASSERT_EQ(1u, tasks->size());
+  std::string task = (*tasks)[0].Find("id")->as_text();
+  EXPECT_EQ("Charge 500?", (*tasks)[0].Find("title")->as_text());
+  auto r = h.Decide(task, "reject");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ("compensated", h.Status(id));
+  auto effects = h.shop_.effects();
+  ASSERT_EQ(4u, effects.size());
+  EXPECT_EQ(0u, effects[2].find("refund "));
+  EXPECT_EQ(0u, effects[3].find("release "));
+  auto again = h.Decide(task, "approve");
+  EXPECT_FALSE(again.ok());
+  // The same business key returns the same instance.
+  EXPECT_EQ(id, h.Start("order", R"({"order_ref": "B2", "amount": 500})", "B2"));
+}
+
+TEST(EngineSmoke, ApprovalDeadlineEscalatesAfterAWeekOfVirtualTime) {
+  state::MemoryStore store;
+  EngineHarness h(&store);
+  h.Deploy(kOrder);
+  std::string id = h.Start("order", R"({"order_ref": "C3", "amount": 900})");
+  EXPECT_EQ("waiting", h.Status(id));
+  h.Advance(Duration{4 * 3600 * 1000 + 1});
+  EXPECT_EQ("compensated", h.Status(id));
+  const Value instance = h.Instance(id);
+  const Value* check = instance.Find("data")->Find("check");
+  ASSERT_TRUE(check != nullptr && check->is_record()) << instance.ToJson();
+  EXPECT_EQ("none", check->Find("decision")->as_text());
+  EXPECT_TRUE(check->Find("escalated")->as_bool());
+}
+
+TEST(EngineSmoke, EventBufferedBeforeTheWaitIsDelivered) {
+  state::MemoryStore store;
+  EngineHarness h(&store);
+  h.Deploy(R"(workflow pickup version 1
+uses shop
+input order_ref text
+wait first
+  for 1h
+wait for_pickup
+  for event pickup where order_ref == input.order_ref within 30 days
+  save event as pickup
+  on timeout go to no_show
+finish collected "by {pickup.who}"
+fail no_show "no show"
+)");
+  std::string id = h.Start("pickup", R"({"order_ref": "P1"})");
+  EXPECT_EQ(0, h.Deliver("pickup", "P1", R"({"who": "Zoe"})"));  // nobody waits yet: buffered
+  h.Advance(Duration{3600 * 1000});
+  EXPECT_EQ("completed", h.Status(id));
+  EXPECT_EQ("by Zoe", h.Instance(id).Find("outcome")->as_text());
+
+  std::string late = h.Start("pickup", R"({"order_ref": "P2"})");
+  h.Advance(Duration{3600 * 1000});
+  EXPECT_EQ("waiting", h.Status(late));
+  h.Advance(Duration{30LL * 86400 * 1000});
+  EXPECT_EQ("failed", h.Status(late));
+}
+
+TEST(EngineSmoke, ParallelAndForEach) {
+  state::MemoryStore store;
+  EngineHarness h(&store);
+  h.Deploy(R"(workflow fan version 1
+uses shop
+input lines list
+parallel both
+  branch a
+    step look_a
+      call shop.lookup with x = 1
+      save result as a
+  branch b
+    step look_b
+      call shop.lookup with x = 2
+      save result as b
+end
+for each line in input.lines as rounds at most 2 at a time
+  step look
+    call shop.lookup with sku = line.sku
+    save result as found
+  set doubled
+    twice = line.qty * 2
+end
+finish done "{count(rounds)} rounds, first {rounds[0].twice}"
+)");
+  std::string id = h.Start("fan", R"({"lines": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 2}, {"sku": "C", "qty": 3}]})");
+  EXPECT_EQ("completed", h.Status(id)) << h.Instance(id).ToJson();
+  EXPECT_EQ("3 rounds, first 2", h.Instance(id).Find("outcome")->as_text());
+  EXPECT_EQ(5, h.shop_.calls("lookup"));
+}
+
+TEST(EngineSmoke, RestartRedispatchesInFlightCallWithTheSameKey) {
+  state::MemoryStore store;
+  std::string id, key;
+  {
+    EngineHarness h(&store);
+    h.Deploy(kOrder);
+    h.shop_.Hold("charge");
+    id = h.Start("order", R"({"order_ref": "R1", "amount": 10})");
+    ASSERT_EQ(1u, h.shop_.held("charge"));
+    key = h.shop_.invocations().back().idempotency_key;
+  }  // the engine goes away with the call unanswered
+  EngineHarness h2(&store);
+  h2.engine_->WaitIdle();
+  EXPECT_EQ("completed", h2.Status(id));
+  EXPECT_EQ(key, h2.shop_.invocations().back().idempotency_key);
+}
+
+}  // namespace
+}  // namespace rf::engine
