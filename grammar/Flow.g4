@@ -130,11 +130,11 @@ postfix : primary (member)* ;
 member : '.' fieldName | '[' expr ']' ;
 
 // After a dot any word names a field, keywords included (`last_error.step`, `instance.workflow`).
+// Words that start a state or a clause on the next line (finish, fail, decide, ...) are left
+// out, so that a dangling `input.` does not swallow the following line.
 fieldName
-  : ident | WORKFLOW | STEP | WAIT | DECIDE | APPROVAL | PARALLEL | BRANCH | SET | FINISH | FAIL
-  | CALL | ERROR | TIMEOUT | IN | AS | ON | END | FOR | EACH | WITH | WHEN | IF | THEN | GO | USES
-  | EVERY | SAVE | RETRY | UNDO | OTHERWISE | UNTIL | WHERE | WITHIN | ASK | AND | OR | NOT
-  | TRUE | FALSE | NULL_LITERAL
+  : ident | WORKFLOW | STEP | CALL | ERROR | TIMEOUT | IN | AS | ON | WITH | WHEN | IF | THEN
+  | GO | USES | UNDO | UNTIL | WHERE | WITHIN | AND | OR | NOT | TRUE | FALSE | NULL_LITERAL
   ;
 
 primary

@@ -194,7 +194,12 @@ class Checker {
                        "the flow has no input called `" + a.name.text + "`",
                        sug.empty() ? "" : "did you mean `" + sug + "`?");
         } else {
-          CheckAssignable(TypeOf(a.value), it->second, a.value, "input " + a.name.text);
+          // A schedule starts the flow: only constants and functions like now() are known then.
+          auto saved = std::move(names_);
+          names_.clear();
+          Type t = TypeOf(a.value);
+          names_ = std::move(saved);
+          CheckAssignable(t, it->second, a.value, "input " + a.name.text);
         }
       }
       for (const auto& in : flow_.inputs) {
@@ -210,6 +215,7 @@ class Checker {
 
   void CollectStates(const std::vector<StateAst>& states, int region) {
     for (const auto& s : states) {
+      region_of_[&s] = region;
       auto [it, inserted] = state_region_.emplace(s.name.text, region);
       if (!inserted) {
         diags_.Error("duplicate-name", s.name.loc, Width(s.name.text),
@@ -235,10 +241,20 @@ class Checker {
     auto it = names_.find(n.text);
     if (it != names_.end() && defined_at_.count(n.text) != 0) {
       // The same name saved twice is allowed when the types agree (e.g. two paths to one value).
-      if (it->second.ty != t.ty && it->second.ty != Ty::kAny && t.ty != Ty::kAny)
+      if (it->second.ty != t.ty && it->second.ty != Ty::kAny && t.ty != Ty::kAny) {
         diags_.Error("duplicate-name", n.loc, Width(n.text),
                      "`" + n.text + "` is already used for a " + TyName(it->second.ty) +
                          " and cannot also hold a " + TyName(t.ty));
+      } else if (it->second.ty == Ty::kRecord && t.ty == Ty::kRecord) {
+        // Saved by several steps: it may hold any of their fields.
+        if (!it->second.fields || !t.fields) {
+          it->second.fields = nullptr;
+        } else {
+          auto merged = *it->second.fields;
+          for (const auto& [k, v] : *t.fields) merged.emplace(k, v);
+          it->second.fields = std::make_shared<const std::map<std::string, Type>>(std::move(merged));
+        }
+      }
       return;
     }
     names_[n.text] = t;
@@ -300,7 +316,7 @@ class Checker {
   void CheckRegion(const std::vector<StateAst>& states, bool top) {
     std::map<std::string, size_t> index;
     for (size_t i = 0; i < states.size(); ++i) index.emplace(states[i].name.text, i);
-    const int region = state_region_[states.front().name.text];
+    const int region = region_of_[&states.front()];
 
     std::vector<Node> nodes;
     bool region_has_unknown_target = false;
@@ -447,14 +463,22 @@ class Checker {
       }
     }
 
-    CheckUndoCoverage(nodes, index);
+    CheckUndoCoverage(nodes, index, top);
   }
 
   // Warning: a side-effecting step without undo after which the flow can still fail.
-  void CheckUndoCoverage(const std::vector<Node>& nodes, const std::map<std::string, size_t>& index) {
-    // can_fail[i]: from state i (before it runs), a failure may happen on some path.
+  void CheckUndoCoverage(const std::vector<Node>& nodes, const std::map<std::string, size_t>& index,
+                         bool top) {
+    // can_fail[i]: from state i (before it runs), a failure may happen on some path. Inside a
+    // branch or a for-each body, reaching the end of the block counts as "can fail": a sibling
+    // or what follows the block may still fail and fail the whole flow.
     std::vector<bool> can_fail(nodes.size(), false);
-    for (size_t i = 0; i < nodes.size(); ++i) can_fail[i] = FailsByItself(*nodes[i].state);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      can_fail[i] = FailsByItself(*nodes[i].state);
+      if (!top)
+        for (const auto& t : nodes[i].targets)
+          if (t.empty()) can_fail[i] = true;
+    }
     bool changed = true;
     while (changed) {
       changed = false;
@@ -480,7 +504,7 @@ class Checker {
       if (!nodes[i].targets.empty()) {
         const std::string& next = nodes[i].targets.front();
         auto it = index.find(next);
-        later_failure = it != index.end() && can_fail[it->second];
+        later_failure = (it != index.end() && can_fail[it->second]) || (next.empty() && !top);
       }
       if (later_failure)
         diags_.Warning("missing-undo", s.name.loc, Width(s.name.text),
@@ -666,7 +690,11 @@ class Checker {
         diags_.Warning("bad-retry", r.max_wait->loc, Width(r.max_wait->text),
                        "the longest wait is shorter than the first wait");
       std::set<std::string> seen;
-      for (const auto& k : r.kinds) CheckErrorKind(k);
+      for (const auto& k : r.kinds) {
+        CheckErrorKind(k);
+        if (!seen.insert(k.text).second)
+          diags_.Error("duplicate-name", k.loc, Width(k.text), "the error kind `" + k.text + "` is listed twice");
+      }
     }
     std::set<std::string> routed;
     bool catch_all = false;
@@ -965,6 +993,7 @@ class Checker {
   std::map<std::string, Type> names_;
   std::set<std::string> defined_at_;
   std::map<std::string, int> state_region_;
+  std::map<const StateAst*, int> region_of_;
   int region_counter_ = 0;
   std::set<std::string> called_connectors_;
 };

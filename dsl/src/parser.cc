@@ -678,7 +678,32 @@ void CollectComments(antlr4::CommonTokenStream& tokens, std::string_view source,
 
 }  // namespace
 
+// The position of the first byte that is not UTF-8, if any (ANTLR's decoder would throw).
+static std::optional<SourceLoc> FirstNonUtf8(std::string_view text) {
+  int line = 1, col = 1;
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > text.size()) return SourceLoc{line, col};
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return SourceLoc{line, col};
+    if (c == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+    i += n;
+  }
+  return std::nullopt;
+}
+
 FlowAst Parse(std::string_view source, Diagnostics& diags) {
+  if (auto bad = FirstNonUtf8(source)) {
+    diags.Error("bad-encoding", *bad, 1, "this file is not UTF-8 text",
+                "save the file as UTF-8 (an editor's \"Save with encoding\" does it)");
+    return {};
+  }
   try {
     antlr4::ANTLRInputStream input(source.data(), source.size());
     rf_grammar::FlowLexer lexer(&input);
