@@ -41,6 +41,11 @@ struct EngineOptions {
   // starts) unless this is true, in which case every missed slot fires once.
   bool schedule_catch_up_all = false;
   size_t max_group_bytes = 4 << 20;
+  // Called on the engine's strand once an instance's terminal state is durable (metrics, demo
+  // summaries, benchmarks). Must be quick and must not call back into the engine synchronously.
+  std::function<void(const std::string& instance_id, const std::string& workflow,
+                     const std::string& status)>
+      on_terminal;
   // How often the engine ticks itself (timers, deadlines, schedules); 0 = never, the host calls
   // Tick() (tests with a ManualClock do).
   Duration tick_interval{0};

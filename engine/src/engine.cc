@@ -330,6 +330,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     std::vector<Invocation> dispatch;
     std::vector<std::function<void(const Status&)>> after;
     std::vector<std::string> fired_timers;  // to forget once durable
+    std::string terminal_status, workflow;  // set when this commit ends the instance
   };
 
   template <typename F>
@@ -477,6 +478,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     if (!in.machine) return nullptr;
     auto& r = resident_[id];
     r.in = std::move(in);
+    resident_size_ = resident_.size();
     return &r.in;
   }
 
@@ -505,11 +507,16 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       if (!t.invocation.empty()) return;
     if (!r.in.comp_invocation.empty()) return;
     resident_.erase(it);
+    resident_size_ = resident_.size();
   }
 
   // Writes the snapshot and submits the transaction.
   void Persist(Instance* in, Tx tx, const std::string& old_status) {
     in->updated_at = clock_->Now();
+    if (IsTerminalStatus(in->status) && !IsTerminalStatus(old_status)) {
+      tx.terminal_status = in->status;
+      tx.workflow = in->workflow;
+    }
     if (in->status != old_status) {
       if (!old_status.empty()) tx.batch.Delete(IdxStatusKey(old_status, in->id));
       tx.batch.Put(IdxStatusKey(in->status, in->id), "");
@@ -543,6 +550,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     }
     for (auto& inv : tx.dispatch) Dispatch(inv, Duration{inv.deadline.ms - clock_->Now().ms});
     for (auto& f : tx.after) f(Status::Ok());
+    if (!tx.terminal_status.empty() && options_.on_terminal) options_.on_terminal(id, tx.workflow, tx.terminal_status);
     for (const auto& k : tx.fired_timers) firing_.erase(k);
     if (it != resident_.end()) {
       it->second.commit_pending = false;
@@ -702,6 +710,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       if (resident_.count(id) == 0 && !store_->Get(InstKey(id), &ignored).ok()) break;
     } while (true);
     Resident& r = resident_[id];
+    resident_size_ = resident_.size();
     Instance& in = r.in;
     in.id = id;
     in.workflow = machine->name;
@@ -1882,6 +1891,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
   std::atomic<std::int64_t> posted_{0}, pending_commits_{0}, in_flight_{0};
   std::atomic<std::uint64_t> started_{0}, completed_{0}, failed_{0}, transitions_{0}, invocations_{0};
   std::atomic<std::int64_t> recovered_invocations_{0};
+  std::atomic<size_t> resident_size_{0};
   std::atomic<bool> ready_{false}, stopping_{false};
 
   size_t resident_count() const { return resident_.size(); }
@@ -1946,6 +1956,7 @@ EngineStats Engine::stats() const {
   s.commits = impl_->committer().stats().groups;
   s.invocations = impl_->invocations_;
   s.in_flight_invocations = static_cast<size_t>(impl_->in_flight_.load());
+  s.resident_instances = impl_->resident_size_.load();
   return s;
 }
 

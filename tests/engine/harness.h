@@ -11,12 +11,16 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -115,6 +119,118 @@ inline std::unique_ptr<state::StateStore> OpenDb(const std::string& dir) {
   EXPECT_TRUE(s.ok()) << s.status().message();
   return s.ok() ? std::move(*s) : nullptr;
 }
+
+// A connector that holds every call until the test releases it, one at a time and in any order;
+// it remembers how many calls were outstanding at most. Answers with `answer` (default: success
+// with the call's input echoed under "echo").
+class GateConnector : public Connector {
+ public:
+  using Handler = std::function<CallResult(const Invocation&)>;
+  void Invoke(const Invocation& call, std::function<void(CallResult)> done) override {
+    std::lock_guard lock(mu_);
+    pending_.emplace_back(call, std::move(done));
+    all_.push_back(call);
+    max_pending_ = std::max(max_pending_, pending_.size());
+  }
+  size_t pending() const {
+    std::lock_guard lock(mu_);
+    return pending_.size();
+  }
+  size_t max_pending() const {
+    std::lock_guard lock(mu_);
+    return max_pending_;
+  }
+  std::vector<Invocation> all() const {
+    std::lock_guard lock(mu_);
+    return all_;
+  }
+  std::vector<Invocation> pending_calls() const {
+    std::lock_guard lock(mu_);
+    std::vector<Invocation> out;
+    for (const auto& [c, _] : pending_) out.push_back(c);
+    return out;
+  }
+  void SetAnswer(Handler h) {
+    std::lock_guard lock(mu_);
+    answer_ = std::move(h);
+  }
+  // Answers the pending call at `index` (0 = oldest; -1 = newest). False when none is pending.
+  bool ReleaseAt(int index, std::optional<CallResult> result = std::nullopt) {
+    std::pair<Invocation, std::function<void(CallResult)>> call;
+    Handler answer;
+    {
+      std::lock_guard lock(mu_);
+      if (pending_.empty()) return false;
+      size_t i = index < 0 ? pending_.size() - 1 : static_cast<size_t>(index);
+      if (i >= pending_.size()) return false;
+      call = std::move(pending_[i]);
+      pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+      answer = answer_;
+    }
+    CallResult r;
+    if (result) {
+      r = *result;
+    } else if (answer) {
+      r = answer(call.first);
+    } else {
+      Record out;
+      out["echo"] = call.first.input;
+      r = CallResult::Success(Value(std::move(out)));
+    }
+    call.second(std::move(r));
+    return true;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::pair<Invocation, std::function<void(CallResult)>>> pending_;
+  std::vector<Invocation> all_;
+  size_t max_pending_ = 0;
+  Handler answer_;
+};
+
+// A store whose commits can be held back (blocked) until the test opens the gate: "the commit is
+// in flight". Reads pass through.
+class GatedStore : public state::StateStore {
+ public:
+  explicit GatedStore(state::StateStore* target) : target_(target) {}
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  void Open() {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = false;
+    }
+    cv_.notify_all();
+  }
+  // Commits currently blocked at the gate.
+  int waiting() const {
+    std::lock_guard lock(mu_);
+    return waiting_;
+  }
+  rf::Status Commit(const state::WriteBatch& batch) override {
+    {
+      std::unique_lock lock(mu_);
+      ++waiting_;
+      cv_.wait(lock, [&] { return !closed_; });
+      --waiting_;
+    }
+    return target_->Commit(batch);
+  }
+  rf::Status Get(std::string_view key, std::string* value) override { return target_->Get(key, value); }
+  rf::Status Scan(std::string_view begin, std::string_view end, const state::ScanFn& fn) override {
+    return target_->Scan(begin, end, fn);
+  }
+
+ private:
+  state::StateStore* target_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool closed_ = false;
+  int waiting_ = 0;
+};
 
 class EngineHarness {
  public:

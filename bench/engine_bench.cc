@@ -1,0 +1,373 @@
+// Engine benchmark (issue: the durable engine). Prints figures; asserts nothing about time.
+//
+// 1. LevelDB's own limit on this disk, measured in the same run: five synced single-record
+//    writes in a row (the floor of a 5-step instance without group commit), and synced
+//    group-commit throughput.
+// 2. A 5-step sequential flow (a store return's shape) on LevelDB with sync=true and a connector
+//    that answers at once: p50/p99 end-to-end latency at concurrency 1; completed instances/s and
+//    transitions/s at several concurrencies; peak RSS.
+// 3. N instances parked in an event wait (default 1,000,000): RSS of this process, then the time
+//    to reopen the store, recover and be ready, and proof that a parked instance still resumes.
+//
+// Usage: rf_bench_engine [--parked=N] [--seconds=S] [--dir=PATH]
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "dsl/compiler.h"
+#include "engine/engine.h"
+#include "state/group_commit.h"
+
+namespace {
+
+using namespace rf;
+using Clock = std::chrono::steady_clock;
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+long StatusKb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
+  return -1;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+// Answers at once, from the calling thread, like an in-process system with no latency.
+class InstantConnector : public engine::Connector {
+ public:
+  void Invoke(const engine::Invocation&, std::function<void(engine::CallResult)> done) override {
+    Record r;
+    r["ok"] = Value(true);
+    done(engine::CallResult::Success(Value(std::move(r))));
+  }
+};
+
+class Registry : public engine::ConnectorRegistry {
+ public:
+  engine::Connector* Find(const std::string&) override { return &c_; }
+
+ private:
+  InstantConnector c_;
+};
+
+const char* kReturnShape = R"(workflow bench_return version 1
+uses sys
+input return_id text, amount money
+step find_sale
+  call sys.get_sale with id = input.return_id
+  save result as sale
+step score
+  call sys.score with amount = input.amount
+step restock
+  call sys.adjust with id = input.return_id
+  undo call sys.adjust with id = input.return_id, direction = "out"
+step credit_note
+  call sys.credit with amount = input.amount
+  undo call sys.cancel_credit with id = input.return_id
+step tell_customer
+  call sys.notify with id = input.return_id
+finish
+)";
+
+const char* kParked = R"(workflow bench_parked version 1
+uses sys
+input k text
+wait for_pickup
+  for event pickup where order_ref == input.k within 30 days
+  on timeout go to no_show
+finish
+fail no_show "no show"
+)";
+
+ir::Machine Compile(const char* source) {
+  dsl::Catalog catalog;
+  (void)catalog.AddJson(R"({"format": "retailflow.catalog/1", "connectors": [{"name": "sys", "operations": [
+      {"name": "get_sale", "side_effects": false}, {"name": "score", "side_effects": false},
+      {"name": "adjust"}, {"name": "credit"}, {"name": "cancel_credit"}, {"name": "notify", "compensable": false}]}]})",
+                        "bench");
+  dsl::Diagnostics diags;
+  auto m = dsl::CompileSource(source, catalog, diags);
+  if (!m) {
+    for (const auto& d : diags.all()) std::fprintf(stderr, "%s\n", dsl::RenderText(d, "bench", source).c_str());
+    std::exit(1);
+  }
+  return *m;
+}
+
+struct Host {
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  std::thread thread{[this] { io.run(); }};
+  ~Host() {
+    work.reset();
+    io.stop();
+    thread.join();
+  }
+};
+
+void LevelDbBaseline(const std::string& dir, double& five_synced_ms, double& group_per_s) {
+  std::filesystem::remove_all(dir);
+  auto store = state::OpenLevelDb(dir, state::LevelDbOptions{});
+  if (!store.ok()) {
+    std::fprintf(stderr, "%s\n", store.status().message().c_str());
+    std::exit(1);
+  }
+  std::vector<double> samples;
+  std::string value(400, 'x');
+  for (int i = 0; i < 200; ++i) {
+    auto t0 = Clock::now();
+    for (int k = 0; k < 5; ++k) {
+      state::WriteBatch b;
+      b.Put("k/" + std::to_string(i) + "/" + std::to_string(k), value);
+      (void)(*store)->Commit(b);
+    }
+    samples.push_back(Ms(Clock::now() - t0));
+  }
+  five_synced_ms = Percentile(samples, 0.5);
+  // Group commit: 64 submitters, 3 seconds.
+  state::GroupCommitter committer(store->get());
+  std::atomic<long> done{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  auto t0 = Clock::now();
+  for (int t = 0; t < 64; ++t) {
+    threads.emplace_back([&, t] {
+      for (long i = 0; !stop; ++i) {
+        std::mutex m;
+        std::condition_variable cv;
+        bool ok = false;
+        state::WriteBatch b;
+        for (int k = 0; k < 5; ++k) b.Put("g/" + std::to_string(t) + "/" + std::to_string(i) + "/" + std::to_string(k), value);
+        committer.Submit(std::move(b), [&](const Status&) {
+          std::lock_guard l(m);
+          ok = true;
+          cv.notify_one();
+        });
+        std::unique_lock l(m);
+        cv.wait(l, [&] { return ok; });
+        ++done;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  stop = true;
+  for (auto& th : threads) th.join();
+  group_per_s = static_cast<double>(done) / std::chrono::duration<double>(Clock::now() - t0).count();
+  std::filesystem::remove_all(dir);
+}
+
+struct Runner {
+  engine::Engine* engine;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, Clock::time_point> started;
+  std::vector<double> latencies;
+  long completed = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  long parked = 1000000;
+  double seconds = 4;
+  std::string base = std::filesystem::temp_directory_path() / ("rf-bench-engine-" + std::to_string(::getpid()));
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--parked=", 0) == 0) parked = std::atol(a.c_str() + 9);
+    if (a.rfind("--seconds=", 0) == 0) seconds = std::atof(a.c_str() + 10);
+    if (a.rfind("--dir=", 0) == 0) base = a.substr(6);
+  }
+  std::filesystem::create_directories(base);
+
+  double five_synced_ms = 0, group_per_s = 0;
+  LevelDbBaseline(base + "/baseline", five_synced_ms, group_per_s);
+  std::printf("LevelDB on this disk (sync=true, same run):\n");
+  std::printf("  five synced single-record writes in a row   p50 %8.2f ms\n", five_synced_ms);
+  std::printf("  group commit, 64 submitters, 5-record batches %8.0f batches/s\n\n", group_per_s);
+
+  // ------------------------------------------------------------------ 5-step throughput/latency
+  ir::Machine flow = Compile(kReturnShape);
+  Registry registry;
+  engine::SystemClock clock;
+  std::string dir = base + "/engine";
+  std::filesystem::remove_all(dir);
+  auto store = state::OpenLevelDb(dir, state::LevelDbOptions{});
+  if (!store.ok()) return 1;
+  Runner runner;
+  engine::EngineOptions options;
+  options.on_terminal = [&runner](const std::string& id, const std::string&, const std::string& status) {
+    auto now = Clock::now();
+    std::lock_guard l(runner.mu);
+    auto it = runner.started.find(id);
+    if (it != runner.started.end()) {
+      runner.latencies.push_back(Ms(now - it->second));
+      runner.started.erase(it);
+    }
+    if (status == "completed") ++runner.completed;
+    runner.cv.notify_all();
+  };
+  {
+    Host host;
+    engine::Engine engine(host.io, store->get(), &clock, &registry, options);
+    if (!engine.Recover().ok() || !engine.Deploy(flow, kReturnShape).ok()) return 1;
+    runner.engine = &engine;
+    std::atomic<long> seq{0};
+    auto start_one = [&](auto&& self) -> void {
+      engine::StartRequest req;
+      req.workflow = "bench_return";
+      long n = seq++;
+      Record in;
+      in["return_id"] = Value("R" + std::to_string(n));
+      in["amount"] = Value(Decimal::Parse("19.99").value());
+      req.input = Value(std::move(in));
+      auto t0 = Clock::now();
+      engine.Start(req, [&, t0](Result<engine::StartResult> r) {
+        if (!r.ok()) return;
+        std::lock_guard l(runner.mu);
+        runner.started[r->instance_id] = t0;
+      });
+      (void)self;
+    };
+    // Latency at concurrency 1.
+    for (int i = 0; i < 300; ++i) {
+      long before;
+      {
+        std::lock_guard l(runner.mu);
+        before = runner.completed;
+      }
+      start_one(start_one);
+      std::unique_lock l(runner.mu);
+      runner.cv.wait(l, [&] { return runner.completed > before; });
+    }
+    double p50 = Percentile(runner.latencies, 0.5), p99 = Percentile(runner.latencies, 0.99);
+    std::printf("5-step flow, LevelDB sync=true, concurrency 1 (300 instances):\n");
+    std::printf("  end-to-end p50 %7.2f ms   p99 %7.2f ms   (p50 / five synced writes = %.2fx)\n\n", p50,
+                p99, p50 / five_synced_ms);
+
+    std::printf("5-step flow, throughput (%.0f s per level):\n", seconds);
+    double best = 0, best_tr = 0;
+    int best_c = 0;
+    for (int concurrency : {16, 64, 256, 1024}) {
+      auto stats0 = engine.stats();
+      long done0;
+      {
+        std::lock_guard l(runner.mu);
+        done0 = runner.completed;
+        runner.latencies.clear();
+      }
+      auto t0 = Clock::now();
+      auto end = t0 + std::chrono::duration<double>(seconds);
+      long started = 0;
+      for (; started < concurrency; ++started) start_one(start_one);
+      while (Clock::now() < end) {
+        std::unique_lock l(runner.mu);
+        runner.cv.wait_for(l, std::chrono::milliseconds(50));
+        long in_flight = done0 + started - runner.completed;
+        l.unlock();
+        for (; in_flight < concurrency && Clock::now() < end; ++in_flight, ++started) start_one(start_one);
+      }
+      double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+      long done;
+      {
+        std::lock_guard l(runner.mu);
+        done = runner.completed - done0;
+      }
+      auto stats1 = engine.stats();
+      double per_s = static_cast<double>(done) / elapsed;
+      double tr_s = static_cast<double>(stats1.transitions - stats0.transitions) / elapsed;
+      double groups = static_cast<double>(stats1.commits - stats0.commits);
+      std::printf("  concurrency %5d: %8.0f instances/s  %9.0f transitions/s  %6.1f transitions per synced write\n",
+                  concurrency, per_s, tr_s, groups > 0 ? static_cast<double>(stats1.transitions - stats0.transitions) / groups : 0.0);
+      if (per_s > best) {
+        best = per_s;
+        best_tr = tr_s;
+        best_c = concurrency;
+      }
+      engine.WaitIdle();
+    }
+    std::printf("  best: %.0f instances/s (%.0f transitions/s) at concurrency %d; peak RSS %ld MiB\n\n", best, best_tr,
+                best_c, StatusKb("VmHWM:") / 1024);
+  }
+  store->reset();
+  std::filesystem::remove_all(dir);
+
+  // ---------------------------------------------------------------------- parked instances
+  if (parked > 0) {
+    ir::Machine park = Compile(kParked);
+    std::string pdir = base + "/parked";
+    std::filesystem::remove_all(pdir);
+    long rss_before = 0;
+    double fill_s = 0;
+    {
+      auto pstore = state::OpenLevelDb(pdir, state::LevelDbOptions{});
+      Host host;
+      engine::Engine engine(host.io, pstore->get(), &clock, &registry, engine::EngineOptions{});
+      if (!engine.Recover().ok() || !engine.Deploy(park, kParked).ok()) return 1;
+      rss_before = StatusKb("VmRSS:");
+      std::atomic<long> acked{0};
+      auto t0 = Clock::now();
+      const long window = 2048;
+      for (long i = 0; i < parked; ++i) {
+        while (i - acked.load() > window) std::this_thread::sleep_for(std::chrono::microseconds(100));
+        engine::StartRequest req;
+        req.workflow = "bench_parked";
+        Record in;
+        in["k"] = Value("K" + std::to_string(i));
+        req.input = Value(std::move(in));
+        engine.Start(req, [&](Result<engine::StartResult>) { ++acked; });
+        if (i % 100000 == 0 && i > 0)
+          std::printf("  ... %ld parked (%.0f/s)\n", i, static_cast<double>(i) / std::chrono::duration<double>(Clock::now() - t0).count());
+      }
+      while (acked.load() < parked) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      engine.WaitIdle();
+      fill_s = std::chrono::duration<double>(Clock::now() - t0).count();
+      auto st = engine.stats();
+      std::printf("%ld instances parked in an event wait in %.1f s (%.0f starts/s):\n", parked, fill_s,
+                  static_cast<double>(parked) / fill_s);
+      std::printf("  engine RSS now %ld MiB (before parking %ld MiB); resident instances %zu\n",
+                  StatusKb("VmRSS:") / 1024, rss_before / 1024, st.resident_instances);
+    }
+    // Restart: reopen, recover, ready.
+    auto t0 = Clock::now();
+    auto pstore = state::OpenLevelDb(pdir, state::LevelDbOptions{});
+    Host host;
+    engine::Engine engine(host.io, pstore->get(), &clock, &registry, engine::EngineOptions{});
+    if (!engine.Recover().ok()) return 1;
+    double ready_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::mutex m;
+    std::condition_variable cv;
+    int delivered = -1;
+    engine.DeliverEvent("pickup", "K" + std::to_string(parked / 2), Value(Record{}), [&](Result<int> r) {
+      std::lock_guard l(m);
+      delivered = r.ok() ? *r : -2;
+      cv.notify_all();
+    });
+    {
+      std::unique_lock l(m);
+      cv.wait(l, [&] { return delivered != -1; });
+    }
+    std::printf("  restart: store reopened, recovered and ready in %.2f s; an event then resumed %d parked instance(s)\n",
+                ready_s, delivered);
+  }
+  std::filesystem::remove_all(base);
+  return 0;
+}
