@@ -9,7 +9,7 @@
 // 3. N instances parked in an event wait (default 1,000,000): RSS of this process, then the time
 //    to reopen the store, recover and be ready, and proof that a parked instance still resumes.
 //
-// Usage: rf_bench_engine [--parked=N] [--seconds=S] [--dir=PATH]
+// Usage: rf_bench_engine [--parked=N] [--seconds=S] [--dir=PATH] [--no-baseline]
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -189,17 +189,19 @@ struct Runner {
 int main(int argc, char** argv) {
   long parked = 1000000;
   double seconds = 4;
+  bool baseline = true;
   std::string base = std::filesystem::temp_directory_path() / ("rf-bench-engine-" + std::to_string(::getpid()));
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--parked=", 0) == 0) parked = std::atol(a.c_str() + 9);
     if (a.rfind("--seconds=", 0) == 0) seconds = std::atof(a.c_str() + 10);
     if (a.rfind("--dir=", 0) == 0) base = a.substr(6);
+    if (a == "--no-baseline") baseline = false;
   }
   std::filesystem::create_directories(base);
 
   double five_synced_ms = 0, group_per_s = 0;
-  LevelDbBaseline(base + "/baseline", five_synced_ms, group_per_s);
+  if (baseline) LevelDbBaseline(base + "/baseline", five_synced_ms, group_per_s);
   std::printf("LevelDB on this disk (sync=true, same run):\n");
   std::printf("  five synced single-record writes in a row   p50 %8.2f ms\n", five_synced_ms);
   std::printf("  group commit, 64 submitters, 5-record batches %8.0f batches/s\n\n", group_per_s);

@@ -197,6 +197,9 @@ std::optional<Decimal> Decimal::Parse(std::string_view text) {
 }
 
 std::string Decimal::ToString() const {
+  // Fast path for whole numbers that fit in an int64 (counters, ids, quantities): printing through
+  // Boost's string conversion costs microseconds, and snapshots are full of such numbers.
+  if (std::optional<std::int64_t> small = ToInt64()) return std::to_string(*small);
   const Parts p = Decompose(rep_);
   if (p.zero()) return "0";
   std::string out;
@@ -246,6 +249,13 @@ bool Decimal::IsInteger() const {
 }
 
 std::optional<std::int64_t> Decimal::ToInt64() const {
+  // Whole numbers well inside the int64 range convert directly, without going through text.
+  static const Rep kLimit(static_cast<long long>(1000000000000000000LL));
+  if (rep_.is_zero()) return std::int64_t{0};
+  if (rep_ < kLimit && rep_ > -kLimit) {
+    if (boost::multiprecision::floor(rep_) != rep_) return std::nullopt;
+    return static_cast<std::int64_t>(rep_.convert_to<long long>());
+  }
   const Parts p = Decompose(rep_);
   if (p.zero()) return std::int64_t{0};
   if (p.exp < 0) return std::nullopt;

@@ -19,7 +19,8 @@
 // engine's committed state shows it was delivered already, and decide the open approvals as
 // planned (a task completed meanwhile answers FailedPrecondition, which is fine).
 //
-// `rf_crash_worker --check` only compiles the flows and prints their diagnostics.
+// `rf_crash_worker --check` only compiles the flows and prints their diagnostics;
+// `rf_crash_worker --dump DIR PREFIX` prints the engine's keys under PREFIX (a kept directory).
 #include <fcntl.h>
 #include <leveldb/db.h>
 #include <sys/stat.h>
@@ -31,7 +32,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <future>
 #include <iostream>
 #include <map>
@@ -222,9 +222,12 @@ void WriteFileAtomically(const std::string& path, const std::string& text) {
 }
 
 bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream f(path);
-  if (!f) return false;
-  out->assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return false;
+  out->clear();
+  char buf[256];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out->append(buf, static_cast<size_t>(n));
+  ::close(fd);
   return true;
 }
 
@@ -290,9 +293,15 @@ class Driver {
       return false;
     });
     if (!s.ok()) Die("scan evbuf: " + s.message());
-    auto it = ids_.find(e.n);
-    if (!found && it != ids_.end()) {
-      auto hist = engine_->GetHistory(it->second);
+    // The instance may exist from an earlier run that this run has not started (looked up) yet.
+    std::string id;
+    if (auto it = ids_.find(e.n); it != ids_.end()) {
+      id = it->second;
+    } else if (!store_->Get("bkey/" + e.workflow + "/" + e.key(), &id).ok()) {
+      id.clear();
+    }
+    if (!found && !id.empty()) {
+      auto hist = engine_->GetHistory(id);
       if (!hist.ok()) Die("history: " + hist.status().message());
       for (const auto& h : *hist)
         if (TextOf(h.Find("type")) == "event_received") found = true;
@@ -374,8 +383,20 @@ int Main(int argc, char** argv) {
     std::cerr << "flows compile\n";
     return 0;
   }
+  if (argc == 4 && std::string(argv[1]) == "--dump") {
+    // Debugging a kept directory (no worker running): prints the engine keys under a prefix.
+    state::LevelDbOptions ro;
+    ro.create_if_missing = false;
+    auto db = state::OpenLevelDb(std::string(argv[2]) + "/engine", ro);
+    if (!db.ok()) Die(db.status().message());
+    Status s = (*db)->ScanPrefix(argv[3], [](std::string_view k, std::string_view v) {
+      std::cout << k << "  " << v << "\n";
+      return true;
+    });
+    return s.ok() ? 0 : 2;
+  }
   if (argc != 2) {
-    std::cerr << "usage: rf_crash_worker DIR | --check\n";
+    std::cerr << "usage: rf_crash_worker DIR | --check | --dump DIR PREFIX\n";
     return 2;
   }
   const std::string dir = argv[1];

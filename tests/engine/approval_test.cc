@@ -34,13 +34,13 @@ TEST(EngineApproval, TaskIsListedByRoleWithInterpolatedTitleAndDetails) {
   EngineHarness h(&store);
   h.Deploy(kRefund);
   Time t0 = h.clock_.Now();
-  std::string id = h.Start("refund", R"({"order_ref": "O-1", "amount": 49.90})");
+  std::string id = h.Start("refund", R"({"order_ref": "O-1", "amount": 49.95})");
   EXPECT_EQ("waiting", h.Status(id));
   auto tasks = h.OpenTasks("manager");
   ASSERT_EQ(1u, tasks.size());
   const Value& t = tasks[0];
-  EXPECT_EQ("Refund 49.90 for O-1?", TextOf(t, "title"));
-  EXPECT_EQ("Order O-1, amount 49.90.", TextOf(t, "details"));
+  EXPECT_EQ("Refund 49.95 for O-1?", TextOf(t, "title"));
+  EXPECT_EQ("Order O-1, amount 49.95.", TextOf(t, "details"));
   EXPECT_EQ("manager", TextOf(t, "role"));
   EXPECT_EQ(id, TextOf(t, "instance"));
   EXPECT_EQ("refund", TextOf(t, "workflow"));

@@ -188,8 +188,11 @@ TEST(EngineSteps, RetryWaitsDoubleAndAreCappedExactly) {
     if (TextOf(e, "type") == "attempt_failed" || TextOf(e, "type") == "step_completed")
       attempts.push_back(IntOf(e.Find("attempt")));
   EXPECT_EQ((std::vector<std::int64_t>{1, 2, 3, 4}), attempts);
-  for (const auto& e : h.History(id))
-    if (TextOf(e, "type") == "attempt_failed") EXPECT_EQ("unavailable", TextOf(e, "kind"));
+  for (const auto& e : h.History(id)) {
+    if (TextOf(e, "type") == "attempt_failed") {
+      EXPECT_EQ("unavailable", TextOf(e, "kind"));
+    }
+  }
 }
 
 TEST(EngineSteps, RetryMultiplierIsExactDecimal) {
