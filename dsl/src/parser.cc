@@ -120,10 +120,16 @@ class FriendlyErrors : public antlr4::BaseErrorListener {
     }
     std::string message = "unexpected " + (found.empty() ? std::string("input") : found);
     if (!expected.empty()) message += "; expected " + expected;
-    diags_.Error("syntax", loc, length, message, SyntaxHint(found));
+    std::string hint = SyntaxHint(found);
+    if (hint.empty() && expected.rfind("a name", 0) == 0 && offending != nullptr &&
+        IsKeyword(offending->getType()))
+      hint = found + " is a word of the language and cannot be used as a name here; choose another name";
+    diags_.Error("syntax", loc, length, message, hint);
   }
 
  private:
+  static bool IsKeyword(size_t type) { return type >= G::WORKFLOW && type <= G::NULL_LITERAL; }
+
   static std::string SyntaxHint(const std::string& found) {
     if (found == "`goto`") return "write `go to` as two words";
     if (found == "`=`") return "to compare, write `==`";

@@ -410,7 +410,13 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     d["deployed_at"] = Value(now);
     state::WriteBatch b;
     b.Put(DefKey(machine.name, machine.version), Value(std::move(d)).ToTaggedJson());
-    b.Put("deflatest/" + machine.name, std::to_string(machine.version));
+    int latest = machine.version;
+    {
+      std::lock_guard lock(defs_mu_);
+      auto it = latest_.find(machine.name);
+      if (it != latest_.end()) latest = std::max(latest, it->second);
+    }
+    b.Put("deflatest/" + machine.name, std::to_string(latest));
     Status s = store_->Commit(b);
     if (!s.ok()) return s;
     auto reloaded = ir::MachineFromJson(json);

@@ -161,7 +161,7 @@ TEST(EngineRecovery, RedispatchedCallStillTimesOut) {
   EngineHarness h(db.get());
   h.Deploy(R"(workflow slowpoke version 1
 uses shop
-step ask
+step query
   call shop.slow with x = 1
   timeout 10s
   on error timeout go to gave_up

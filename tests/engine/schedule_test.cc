@@ -141,3 +141,36 @@ TEST(EngineSchedules, NoSecondStartAfterARestartOnLevelDb) {
 
 }  // namespace
 }  // namespace rf::engine::testing
+
+namespace rf::engine::testing {
+namespace {
+
+TEST(EngineSchedules, ASlotWhoseStartCouldNotBeCommittedIsNotLost) {
+  state::MemoryStore mem;
+  state::FaultInjectingStore faulty(&mem);
+  EngineHarness h(&faulty, {}, T("2026-11-27T08:00:00Z"));
+  h.Deploy(kNightly);
+  faulty.FailCommitAfter(1);  // the store hiccups exactly when the slot's start is committed
+  h.SetTime(T("2026-11-28T01:00:00Z"));
+  EXPECT_EQ(0u, Started(h));
+  // The store is fine again; the slot (02:00 today) has not run yet and must still run.
+  h.SetTime(T("2026-11-28T01:05:00Z"));
+  EXPECT_EQ(1u, Started(h)) << "the 2026-11-28 02:00 run was silently dropped";
+}
+
+TEST(EngineSchedules, InstanceIdsCarryThePartition) {
+  state::MemoryStore store;
+  EngineOptions o;
+  o.partition = 7;
+  EngineHarness h(&store, o, T("2026-11-27T08:00:00Z"));
+  h.Deploy(kNightly);
+  h.SetTime(T("2026-11-28T01:00:00Z"));
+  auto done = h.Instances("completed");
+  ASSERT_EQ(1u, done.size());
+  std::string id = TextOf(done[0], "id");
+  EXPECT_EQ(0u, id.find("07-")) << id;
+  EXPECT_EQ(23u, id.size()) << "<partition:02d>-<created_ms:013d>-<seq:06d>: " << id;
+}
+
+}  // namespace
+}  // namespace rf::engine::testing

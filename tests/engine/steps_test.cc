@@ -78,7 +78,7 @@ TEST(EngineSteps, InvocationCarriesCorrelationIdDeadlineAndAttempt) {
 
 const char* kTimeoutRoute = R"(workflow slowpoke version 1
 uses shop
-step ask
+step query
   call shop.slow with x = 1
   save result as answer
   timeout 10s
@@ -117,7 +117,7 @@ TEST(EngineSteps, TimeoutIsRetriedWithTheSameIdempotencyKey) {
   EngineHarness h(&store);
   h.Deploy(R"(workflow slowretry version 1
 uses shop
-step ask
+step query
   call shop.slow with x = 1
   save result as answer
   timeout 10s

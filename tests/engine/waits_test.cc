@@ -61,7 +61,7 @@ finish done "done"
   EXPECT_EQ(1, h.CountHistory(id, "wait_finished"));
 }
 
-const char* kUntil = R"(workflow until version 1
+const char* kUntil = R"(workflow hold_until version 1
 input at time
 wait hold
   until input.at
@@ -72,14 +72,14 @@ TEST(EngineWaits, WaitUntilAPointInTime) {
   state::MemoryStore store;
   EngineHarness h(&store, {}, T("2026-11-27T08:00:00Z"));
   h.Deploy(kUntil);
-  std::string id = h.Start("until", R"({"at": "2026-11-27T18:00:00+01:00"})");  // 17:00Z
+  std::string id = h.Start("hold_until", R"({"at": "2026-11-27T18:00:00+01:00"})");  // 17:00Z
   EXPECT_EQ("waiting", h.Status(id));
   h.SetTime(T("2026-11-27T16:59:59.999Z"));
   EXPECT_EQ("waiting", h.Status(id));
   h.SetTime(T("2026-11-27T17:00:00Z"));
   EXPECT_EQ("completed", h.Status(id));
   // A time already past does not wait.
-  std::string past = h.Start("until", R"({"at": "2026-01-01T00:00:00Z"})");
+  std::string past = h.Start("hold_until", R"({"at": "2026-01-01T00:00:00Z"})");
   EXPECT_EQ("completed", h.Status(past));
 }
 
@@ -246,6 +246,26 @@ fail lost "lost"
   std::string id = h.Start("numkey", R"({"ticket": 1234})");
   EXPECT_EQ(1, h.Deliver("scan", "1234"));
   EXPECT_EQ("completed", h.Status(id));
+}
+
+}  // namespace
+}  // namespace rf::engine::testing
+
+namespace rf::engine::testing {
+namespace {
+
+TEST(EngineWaits, BufferedEventsSurviveARestartWithoutOverwritingEachOther) {
+  state::MemoryStore store;
+  EngineHarness h(&store);
+  h.Deploy(kPickup);
+  EXPECT_EQ(0, h.Deliver("pickup", "TWO", R"({"who": "first"})"));
+  h.Restart();  // the clock has not moved
+  EXPECT_EQ(0, h.Deliver("pickup", "TWO", R"({"who": "second"})"));
+  EXPECT_EQ(2u, h.Keys("evbuf/pickup/TWO/").size()) << "the second buffered event replaced the first";
+  std::string a = h.Start("pickup", R"({"order_ref": "TWO"})");
+  std::string b = h.Start("pickup", R"({"order_ref": "TWO"})");
+  EXPECT_EQ("by first", h.Outcome(a));
+  EXPECT_EQ("by second", h.Outcome(b));
 }
 
 }  // namespace
