@@ -89,6 +89,10 @@ class Value {
   static Result<Value> FromJson(std::string_view json_text);
   // Tagged JSON: times as {"$time": ms}, durations as {"$duration": ms}; everything else plain.
   std::string ToTaggedJson() const;
+  // Appends the tagged JSON to `out` (no temporary string; for writers of large snapshots).
+  void AppendTaggedJson(std::string& out) const;
+  static void AppendTaggedJson(std::string& out, const Record& record);
+  static void AppendTaggedJson(std::string& out, const List& list);
   static Result<Value> FromTaggedJson(std::string_view json_text);
 
   // Human text for string interpolation: text as is, numbers exact, times ISO-8601, null "".

@@ -381,6 +381,32 @@ Result<Value> Value::FromJson(std::string_view json_text) {
   return ParseJson(json_text, /*tagged=*/false);
 }
 
+void Value::AppendTaggedJson(std::string& out) const { AppendJson(out, *this, /*tagged=*/true); }
+
+void Value::AppendTaggedJson(std::string& out, const Record& record) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& [key, item] : record) {
+    if (!first) out.push_back(',');
+    first = false;
+    AppendJsonString(out, key);
+    out.push_back(':');
+    AppendJson(out, item, /*tagged=*/true);
+  }
+  out.push_back('}');
+}
+
+void Value::AppendTaggedJson(std::string& out, const List& list) {
+  out.push_back('[');
+  bool first = true;
+  for (const Value& item : list) {
+    if (!first) out.push_back(',');
+    first = false;
+    AppendJson(out, item, /*tagged=*/true);
+  }
+  out.push_back(']');
+}
+
 std::string Value::ToTaggedJson() const {
   std::string out;
   AppendJson(out, *this, /*tagged=*/true);

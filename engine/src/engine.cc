@@ -205,6 +205,10 @@ Thread ThreadFromValue(const Value& v) {
   return t;
 }
 
+// The snapshot as tagged JSON, written straight from the instance: the data record (often the
+// largest part) is appended in place, never copied. Equivalent to InstanceToValue(in).
+std::string SnapshotJson(const Instance& in);
+
 Value InstanceToValue(const Instance& in) {
   Record r;
   r["id"] = Value(in.id);
@@ -247,6 +251,49 @@ Value InstanceToValue(const Instance& in) {
     r["compensation"] = Value(std::move(c));
   }
   return Value(std::move(r));
+}
+
+std::string SnapshotJson(const Instance& in) {
+  // Everything but data and thread frames is small: build it as a Value, then splice the large
+  // parts into the text in place of placeholders.
+  Instance shell;
+  shell.id = in.id;
+  shell.workflow = in.workflow;
+  shell.business_key = in.business_key;
+  shell.correlation_id = in.correlation_id;
+  shell.status = in.status;
+  shell.outcome = in.outcome;
+  shell.version = in.version;
+  shell.created_at = in.created_at;
+  shell.updated_at = in.updated_at;
+  shell.undo = in.undo;
+  shell.error = in.error;
+  shell.visits = in.visits;
+  shell.hist_seq = in.hist_seq;
+  shell.next_thread = in.next_thread;
+  shell.next_timer = in.next_timer;
+  shell.compensating = in.compensating;
+  shell.cancel_requested = in.cancel_requested;
+  shell.unhandled_error = in.unhandled_error;
+  shell.undone = in.undone;
+  shell.comp_attempt = in.comp_attempt;
+  shell.comp_invocation = in.comp_invocation;
+  shell.comp_timer = in.comp_timer;
+  Value v = InstanceToValue(shell);  // data and threads empty
+  Record& r = v.as_record();
+  r.erase("data");
+  r.erase("threads");
+  std::string out = v.ToTaggedJson();
+  out.pop_back();  // the closing brace
+  out += ",\"data\":";
+  Value::AppendTaggedJson(out, in.data);
+  out += ",\"threads\":[";
+  for (size_t i = 0; i < in.threads.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    ThreadToValue(in.threads[i]).AppendTaggedJson(out);
+  }
+  out += "]}";
+  return out;
 }
 
 Instance InstanceFromValue(const Value& v) {
@@ -440,18 +487,8 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     auto fut = done.get_future();
     Post([this, outbox = std::move(outbox), &done] {
       for (const auto& text : outbox) {
-        Value v = ParseTagged(text);
-        Invocation inv;
-        inv.instance_id = Text(v.Find("instance"));
-        inv.invocation_id = Text(v.Find("invocation"));
-        inv.idempotency_key = Text(v.Find("idempotency_key"));
-        inv.correlation_id = Text(v.Find("correlation_id"));
-        inv.connector = Text(v.Find("connector"));
-        inv.operation = Text(v.Find("operation"));
-        if (const Value* i = v.Find("input")) inv.input = *i;
-        inv.attempt = static_cast<int>(Int(v.Find("attempt"), 1));
-        Duration timeout{Int(v.Find("timeout_ms"), options_.default_step_timeout.ms)};
-        inv.deadline = Time{clock_->Now().ms + timeout.ms};
+        Invocation inv = InvocationFromOutbox(text);
+        Duration timeout{inv.deadline.ms - clock_->Now().ms};
         // The instance must be resident to receive the result.
         Instance* in = Load(inv.instance_id);
         if (in == nullptr) continue;
@@ -527,7 +564,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       if (!old_status.empty()) tx.batch.Delete(IdxStatusKey(old_status, in->id));
       tx.batch.Put(IdxStatusKey(in->status, in->id), "");
     }
-    tx.batch.Put(InstKey(in->id), InstanceToValue(*in).ToTaggedJson());
+    tx.batch.Put(InstKey(in->id), SnapshotJson(*in));
     std::string id = in->id;
     resident_[id].commit_pending = true;
     ++pending_commits_;
@@ -551,6 +588,9 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       }
       for (auto& f : tx.after) f(s);
       for (const auto& k : tx.fired_timers) firing_.erase(k);
+      // Calls whose answers this transaction would have recorded are in flight again as far as
+      // the store knows: issue them again (same idempotency key), as recovery would.
+      RedispatchOutbox(id);
       for (auto& q : queued) q();
       return;
     }
@@ -588,6 +628,37 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       if (!self) return;
       self->Post([self, id, inv_id, r = std::move(r)]() mutable { self->CallFinished(id, inv_id, std::move(r)); });
     });
+  }
+
+  // Re-issues every call of the instance that the store holds in its outbox and that is not
+  // already outstanding here.
+  void RedispatchOutbox(const std::string& id) {
+    std::vector<std::string> entries;
+    (void)store_->ScanPrefix("outbox/" + id + "/", [&](std::string_view, std::string_view v) {
+      entries.emplace_back(v);
+      return true;
+    });
+    for (const auto& text : entries) {
+      Invocation inv = InvocationFromOutbox(text);
+      if (outstanding_.count(inv.instance_id + "|" + inv.invocation_id) != 0) continue;
+      if (Load(inv.instance_id) == nullptr) continue;
+      Dispatch(inv, Duration{inv.deadline.ms - clock_->Now().ms});
+    }
+  }
+
+  Invocation InvocationFromOutbox(const std::string& text) {
+    Value v = ParseTagged(text);
+    Invocation inv;
+    inv.instance_id = Text(v.Find("instance"));
+    inv.invocation_id = Text(v.Find("invocation"));
+    inv.idempotency_key = Text(v.Find("idempotency_key"));
+    inv.correlation_id = Text(v.Find("correlation_id"));
+    inv.connector = Text(v.Find("connector"));
+    inv.operation = Text(v.Find("operation"));
+    if (const Value* i = v.Find("input")) inv.input = *i;
+    inv.attempt = static_cast<int>(Int(v.Find("attempt"), 1));
+    inv.deadline = Time{clock_->Now().ms + Int(v.Find("timeout_ms"), options_.default_step_timeout.ms)};
+    return inv;
   }
 
   // A call's answer, or its deadline passing. Stale answers (already timed out, or for an
@@ -672,7 +743,14 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       if (!existing.empty()) {
         // Answer once the original start is durable, so the caller never sees an id that a crash
         // could still take back.
-        WithInstance(existing, [existing, done](Instance*) { done(StartResult{existing, false}); });
+        WithInstance(existing, [this, existing, req, done](Instance* found) mutable {
+          if (found == nullptr) {
+            // The first start never became durable: this request starts the instance itself.
+            DoStart(std::move(req), std::move(done));
+            return;
+          }
+          done(StartResult{existing, false});
+        });
         return;
       }
     }
@@ -772,12 +850,16 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       auto failed = std::make_shared<Status>();
       for (const auto& [id, tid] : targets) {
         WithInstance(id, [this, tid, event, key, data, remaining, delivered, failed, done](Instance* in) {
-          auto finish = [remaining, delivered, failed, done](const Status& s, bool counted) {
+          auto finish = [this, remaining, delivered, failed, done, event, key, data](const Status& s, bool counted) {
             if (!s.ok()) *failed = s;
             if (counted && s.ok()) ++*delivered;
             if (--*remaining == 0) {
               if (!failed->ok()) {
                 done(*failed);
+              } else if (*delivered == 0) {
+                // Every waiter moved on before the event reached it (an earlier event or its
+                // timeout was being saved): keep the event for the next wait, never drop it.
+                BufferEvent(event, key, data, done);
               } else {
                 done(*delivered);
               }
@@ -802,7 +884,10 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     Record buffered;
     buffered["data"] = std::move(data);
     buffered["expires_at"] = Value(Time{clock_->Now().ms + options_.event_buffer_ttl.ms});
-    std::string k = EvbufPrefix(event, key) + Pad(clock_->Now().ms, 13) + "-" + Pad(++buffer_seq_, 6);
+    std::string k, ignored;
+    do {
+      k = EvbufPrefix(event, key) + Pad(clock_->Now().ms, 13) + "-" + Pad(++buffer_seq_, 6);
+    } while (pending_buffer_.count(k) != 0 || store_->Get(k, &ignored).ok());
     std::string text = Value(buffered).ToTaggedJson();
     pending_buffer_[k] = text;
     state::WriteBatch b;
@@ -1078,7 +1163,6 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
             slots.back() = n;
           }
         }
-        sched_last_[key] = slots.back();
         for (Time s : slots) {
           StartRequest req;
           req.workflow = m->name;
@@ -1093,7 +1177,13 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
           req.input = Value(std::move(input));
           req.business_key = "schedule-" + std::to_string(i) + "-" + FormatTime(s);
           std::string text = Value(s).ToTaggedJson();
-          DoStart(std::move(req), [this, key, text](Result<StartResult>) {
+          // The slot counts as fired only once its start is durable; a failed start is tried
+          // again on the next tick (the business key keeps it to one instance per slot).
+          DoStart(std::move(req), [this, key, text, s](Result<StartResult> r) {
+            if (!r.ok()) return;
+            auto it = sched_last_.find(key);
+            if (it != sched_last_.end() && it->second >= s) return;
+            sched_last_[key] = s;
             state::WriteBatch b;
             b.Put(key, text);
             (void)store_->Commit(b);

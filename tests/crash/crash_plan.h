@@ -211,7 +211,7 @@ struct PlanEntry {
 
 // Spacing of the planned starts: instance i of the plan starts epoch + i * kStartSpacingMs, so
 // the load is spread over the whole kill phase instead of being over after the first kills.
-inline constexpr int kStartSpacingMs = 90;
+inline constexpr int kStartSpacingMs = 110;
 
 inline std::vector<PlanEntry> MakePlan() {
   static const char* kOrderPaths[] = {"ok", "reject", "timeout", "expire", "fail"};

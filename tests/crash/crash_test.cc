@@ -41,7 +41,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 // RF_CRASH_SEED and RF_CRASH_KILLS override these, to replay a schedule or to soak.
-constexpr int kKills = 40;
+constexpr int kKills = 50;
 constexpr int kMinDelayMs = 20, kMaxDelayMs = 300;
 constexpr std::uint64_t kSeed = 20261127;
 constexpr auto kFinishLimit = std::chrono::seconds(120);

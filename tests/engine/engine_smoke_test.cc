@@ -211,6 +211,36 @@ fail no_show "no show"
   EXPECT_EQ("failed", h.Status(late));
 }
 
+TEST(EngineSmoke, SecondEventArrivingWhileTheFirstIsSavedIsKeptForTheNextWait) {
+  state::MemoryStore store;
+  EngineHarness h(&store);
+  h.Deploy(R"(workflow scans version 1
+uses shop
+input ref text
+wait first_scan
+  for event scan where ref == input.ref within 1h
+  save event as a
+  on timeout go to late
+step record
+  call shop.lookup with ref = input.ref
+wait second_scan
+  for event scan where ref == input.ref within 1h
+  save event as b
+  on timeout go to late
+finish done "{a.n} {b.n}"
+fail late "late"
+)");
+  std::string id = h.Start("scans", R"({"ref": "R"})");
+  std::promise<Result<int>> p1, p2;
+  h.engine_->DeliverEvent("scan", "R", *Value::FromJson(R"({"n": 1})"), [&](Result<int> r) { p1.set_value(r); });
+  h.engine_->DeliverEvent("scan", "R", *Value::FromJson(R"({"n": 2})"), [&](Result<int> r) { p2.set_value(r); });
+  ASSERT_TRUE(p1.get_future().get().ok());
+  ASSERT_TRUE(p2.get_future().get().ok());
+  h.engine_->WaitIdle();
+  EXPECT_EQ("completed", h.Status(id));
+  EXPECT_EQ("1 2", h.Instance(id).Find("outcome")->as_text());
+}
+
 TEST(EngineSmoke, ParallelAndForEach) {
   state::MemoryStore store;
   EngineHarness h(&store);

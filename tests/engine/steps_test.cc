@@ -453,5 +453,42 @@ TEST(EngineSteps, StartValidatesInputs) {
   EXPECT_TRUE(h.Keys("inst/").empty());
 }
 
+TEST(EngineSteps, JitteredWaitStaysWithinHalfToFullWait) {
+  state::MemoryStore store;
+  EngineHarness h(&store);
+  h.Deploy(R"(workflow jitter version 1
+uses shop
+step charge
+  call shop.charge with amount = 1
+  retry up to 2 times waiting 10s with jitter
+finish done "ok"
+)");
+  for (int i = 0; i < 5; ++i) {
+    int before = h.shop_.calls("charge");
+    h.shop_.FailNext("charge", "unavailable", 1);
+    std::string id = h.Start("jitter", "{}");
+    EXPECT_EQ(before + 1, h.shop_.calls("charge"));
+    h.AdvanceMs(5 * kSecond - 1);
+    EXPECT_EQ(before + 1, h.shop_.calls("charge")) << "a jittered wait is at least half the wait";
+    h.AdvanceMs(5 * kSecond + 1);
+    EXPECT_EQ(before + 2, h.shop_.calls("charge")) << "a jittered wait is at most the wait";
+    EXPECT_EQ("completed", h.Status(id));
+  }
+}
+
+TEST(EngineSteps, CancelDuringARetryWaitStopsTheRetries) {
+  state::MemoryStore store;
+  EngineHarness h(&store);
+  h.Deploy(kBackoff);
+  h.shop_.FailNext("charge", "unavailable", 1);
+  std::string id = h.Start("backoff", "{}");
+  EXPECT_EQ("running", h.Status(id));
+  ASSERT_TRUE(h.Cancel(id).ok());
+  EXPECT_EQ("cancelled", h.Status(id));
+  h.AdvanceMs(kMinute);
+  EXPECT_EQ(1, h.shop_.calls("charge"));
+  EXPECT_TRUE(h.Keys("timer/").empty());
+}
+
 }  // namespace
 }  // namespace rf::engine::testing
