@@ -566,6 +566,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     }
     tx.batch.Put(InstKey(in->id), SnapshotJson(*in));
     std::string id = in->id;
+    if (stopping_) return;  // shutting down: the store keeps the last durable state
     resident_[id].commit_pending = true;
     ++pending_commits_;
     ++transitions_;
@@ -889,6 +890,10 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       k = EvbufPrefix(event, key) + Pad(clock_->Now().ms, 13) + "-" + Pad(++buffer_seq_, 6);
     } while (pending_buffer_.count(k) != 0 || store_->Get(k, &ignored).ok());
     std::string text = Value(buffered).ToTaggedJson();
+    if (stopping_) {
+      done(Status::Unavailable("the engine is shutting down"));
+      return;
+    }
     pending_buffer_[k] = text;
     state::WriteBatch b;
     b.Put(k, text);
@@ -1058,6 +1063,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     tx.batch.Delete(key);
     if (in == nullptr) {
       // No instance (or no definition): drop the timer.
+      if (stopping_) return;
       ++pending_commits_;
       committer_.Submit(tx.batch, [weak = weak_from_this(), key](const Status&) {
         auto self = weak.lock();
@@ -1992,6 +1998,8 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
 
   size_t resident_count() const { return resident_.size(); }
   const state::GroupCommitter& committer() const { return committer_; }
+  void FlushCommits() { committer_.Flush(); }
+
   void Stop() {
     stopping_ = true;
     if (ticker_) {
@@ -2012,7 +2020,13 @@ Engine::Engine(boost::asio::io_context& io, state::StateStore* store, const Cloc
                ConnectorRegistry* connectors, EngineOptions options)
     : impl_(std::make_shared<Impl>(io, store, clock, connectors, options)) {}
 
-Engine::~Engine() { impl_->Stop(); }
+Engine::~Engine() {
+  impl_->Stop();
+  // No new commits are submitted from here on; wait for the ones in flight so that no
+  // group-commit callback ends up holding the last reference to the engine's internals (it
+  // would then be destroyed on the writer thread, which cannot join itself).
+  impl_->FlushCommits();
+}
 
 Status Engine::Recover() { return impl_->Recover(); }
 Result<DeployResult> Engine::Deploy(const ir::Machine& m, const std::string& source) { return impl_->Deploy(m, source); }
