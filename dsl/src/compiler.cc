@@ -341,6 +341,7 @@ class Checker {
                        top ? "states inside a parallel branch or for-each body are reached from within it"
                            : "finish this block (let it run to its end) and continue after `end`");
           n.targets.push_back("");
+          region_has_unknown_target = true;
         } else {
           n.targets.push_back(t.text);
         }

@@ -103,7 +103,8 @@ class FriendlyErrors : public antlr4::BaseErrorListener {
           } else {
             diags_.Error("bad-character", loc, length,
                          "the character `" + text + "` is not part of the language",
-                         "names use letters, digits and _; texts go between double quotes");
+                         text == ":" ? "no colons are needed; write clauses on their own lines"
+                                     : "names use letters, digits and _; texts go between double quotes");
           }
           return;
         }
