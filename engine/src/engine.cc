@@ -614,7 +614,14 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     outstanding_.insert(inv.instance_id + "|" + inv.invocation_id);
     ++in_flight_;
     ++invocations_;
-    deadlines_.push({Time{clock_->Now().ms + std::max<std::int64_t>(timeout.ms, 0)}, inv.instance_id, inv.invocation_id});
+    // Answered calls leave their deadline behind until it is due; when those outnumber the calls
+    // in flight, drop them so the heap stays proportional to the work in flight.
+    if (deadlines_.size() > 2 * outstanding_.size() + 4096) {
+      std::erase_if(deadlines_, [this](const Deadline& d) { return outstanding_.count(d.instance + "|" + d.invocation) == 0; });
+      std::make_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
+    }
+    deadlines_.push_back({Time{clock_->Now().ms + std::max<std::int64_t>(timeout.ms, 0)}, inv.instance_id, inv.invocation_id});
+    std::push_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
     std::string id = inv.instance_id, inv_id = inv.invocation_id;
     if (c == nullptr) {
       Post([this, id, inv_id, name = inv.connector] {
@@ -976,18 +983,23 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
           return;
         }
         Tx tx;
-        tx.after.push_back([done](const Status& s) {
-          if (s.ok()) {
-            done(true);
-          } else {
-            done(s);
-          }
-        });
+        tx.after.push_back(AnswerOnCommit(done));
         std::string old = in->status;
         TaskDecided(*in, *t, d, tx);
         Persist(in, std::move(tx), old);
       });
     });
+  }
+
+  // Answers `true` once the transaction is durable, or its commit error.
+  static std::function<void(const Status&)> AnswerOnCommit(Callback<bool> done) {
+    return [done = std::move(done)](const Status& s) {
+      if (s.ok()) {
+        done(true);
+      } else {
+        done(s);
+      }
+    };
   }
 
   void Cancel(std::string id, std::string reason, Callback<bool> done) {
@@ -1006,13 +1018,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
           return;
         }
         Tx tx;
-        tx.after.push_back([done](const Status& s) {
-          if (s.ok()) {
-            done(true);
-          } else {
-            done(s);
-          }
-        });
+        tx.after.push_back(AnswerOnCommit(done));
         std::string old = in->status;
         in->cancel_requested = true;
         Record ev;
@@ -1033,9 +1039,10 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
   void DoTick() {
     Time now = clock_->Now();
     // Invocation deadlines (in memory: a restart re-dispatches with fresh deadlines).
-    while (!deadlines_.empty() && deadlines_.top().due <= now) {
-      auto d = deadlines_.top();
-      deadlines_.pop();
+    while (!deadlines_.empty() && deadlines_.front().due <= now) {
+      std::pop_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
+      auto d = deadlines_.back();
+      deadlines_.pop_back();
       if (outstanding_.count(d.instance + "|" + d.invocation) != 0)
         CallFinished(d.instance, d.invocation, CallResult::Failure("timeout", "no answer before the deadline"));
     }
@@ -1984,7 +1991,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     std::string instance, invocation;
     bool operator>(const Deadline& o) const { return due > o.due; }
   };
-  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  std::vector<Deadline> deadlines_;  // a min-heap on `due`
   std::int64_t last_id_ms_ = -1, id_seq_ = 0, buffer_seq_ = 0;
   std::mt19937_64 rng_{42};
   std::unique_ptr<boost::asio::steady_timer> ticker_;
