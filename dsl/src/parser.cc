@@ -303,14 +303,18 @@ class Builder {
     auto parts = ctx->andExpr();
     if (parts.empty()) return nullptr;
     ExprPtr left = Build(parts[0]);
-    for (size_t i = 1; i < parts.size(); ++i) left = Binary("or", left, Build(parts[i]), Loc(ctx));
+    auto ops = ctx->OR();
+    for (size_t i = 1; i < parts.size(); ++i)
+      left = Binary("or", left, Build(parts[i]), i - 1 < ops.size() ? Loc(ops[i - 1]) : Loc(ctx));
     return left;
   }
   ExprPtr Build(G::AndExprContext* ctx) const {
     auto parts = ctx->notExpr();
     if (parts.empty()) return nullptr;
     ExprPtr left = Build(parts[0]);
-    for (size_t i = 1; i < parts.size(); ++i) left = Binary("and", left, Build(parts[i]), Loc(ctx));
+    auto ops = ctx->AND();
+    for (size_t i = 1; i < parts.size(); ++i)
+      left = Binary("and", left, Build(parts[i]), i - 1 < ops.size() ? Loc(ops[i - 1]) : Loc(ctx));
     return left;
   }
   ExprPtr Build(G::NotExprContext* ctx) const {
