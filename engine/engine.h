@@ -37,6 +37,11 @@ struct EngineOptions {
   int undo_max_attempts = 10;
   Duration undo_first_wait{1000};
   Duration undo_max_wait{300000};
+  // A step whose error is not handled (retries exhausted, no `on error` route) fails the instance
+  // and runs its undo chain — the contract's default. With hold_failed_steps the instance is
+  // `held` at that step instead, listed as a dead letter, until an operator repairs it:
+  // RetryStep (optionally patching data), SkipStep, or Cancel (which runs the undo chain).
+  bool hold_failed_steps = false;
   // Schedules: after an outage, fire only the most recent missed slot (no burst of catch-up
   // starts) unless this is true, in which case every missed slot fires once.
   bool schedule_catch_up_all = false;
@@ -54,6 +59,7 @@ struct EngineOptions {
 // Instance statuses. Terminal: completed, failed, compensated, cancelled, compensation_failed.
 //   running      work in progress (a call in flight, or about to be)
 //   waiting      parked on a timer, an event or a human task
+//   held         a step failed and waits for an operator (only with hold_failed_steps)
 //   compensating running the undo chain after a failure or a cancel
 //   completed    reached `finish`
 //   compensated  failed (a `fail` state or an unhandled error) and its undo chain completed
@@ -129,6 +135,14 @@ class Engine {
   void CompleteTask(TaskDecision decision, Callback<bool> done);
   // Runs the undo chain, then `cancelled`. FailedPrecondition on a terminal instance.
   void Cancel(std::string instance_id, std::string reason, Callback<bool> done);
+
+  // Operator repair of an instance `held` at a failed step (hold_failed_steps). RetryStep merges
+  // `patch` (a record, or null) into the instance data and runs the step again as a new visit
+  // (a new idempotency key, since the request may have changed); SkipStep continues with the
+  // step's next state without a result. Both remove the dead letter. FailedPrecondition when the
+  // instance is not held.
+  void RetryStep(std::string instance_id, Value patch, Callback<bool> done);
+  void SkipStep(std::string instance_id, Callback<bool> done);
 
   // Fires due timers, deadlines, expired invocations and schedules at the clock's time. The
   // engine calls it itself with a real clock; tests call it after moving a ManualClock.

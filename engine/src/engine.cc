@@ -32,7 +32,7 @@
 namespace rf::engine {
 
 const std::vector<std::string>& StatusNames() {
-  static const std::vector<std::string> names = {"running",   "waiting",     "compensating",
+  static const std::vector<std::string> names = {"running",   "waiting",     "held",        "compensating",
                                                  "completed", "compensated", "failed",
                                                  "cancelled", "compensation_failed"};
   return names;
@@ -1021,6 +1021,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
         tx.after.push_back(AnswerOnCommit(done));
         std::string old = in->status;
         in->cancel_requested = true;
+        if (old == "held") tx.batch.Delete(DeadKey(in->id));
         Record ev;
         ev["reason"] = Value(reason);
         Hist(*in, tx, "cancel_requested", -1, std::move(ev));
@@ -1321,10 +1322,12 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       in.status = "compensating";
       return;
     }
-    bool calling = false;
-    for (const auto& t : in.threads)
+    bool calling = false, held = false;
+    for (const auto& t : in.threads) {
       if (t.phase == "calling" || t.phase == "ready" || t.phase == "retry") calling = true;
-    in.status = calling ? "running" : "waiting";
+      if (t.phase == "held") held = true;
+    }
+    in.status = calling ? "running" : held ? "held" : "waiting";
   }
 
   void FailThread(Instance& in, Thread& t, const std::string& kind, const std::string& message, Tx& tx) {
@@ -1727,7 +1730,12 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       GoTo(*in, *t, route->target, tx);
       RunThreads(*in, tx, {});
     } else {
-      FailInstance(*in, tx, r.error_kind, r.message, s->name);
+      if (options_.hold_failed_steps) {
+        HoldStep(*in, *t, r, tx);
+        UpdateStatus(*in);
+      } else {
+        FailInstance(*in, tx, r.error_kind, r.message, s->name);
+      }
     }
     Persist(in, std::move(tx), old);
   }
@@ -1747,6 +1755,58 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       ms = d(rng_);
     }
     return Duration{ms};
+  }
+
+  // The step's error is parked for an operator instead of failing the instance.
+  void HoldStep(Instance& in, Thread& t, const CallResult& r, Tx& tx) {
+    t.phase = "held";
+    in.error["kind"] = Value(r.error_kind);
+    in.error["message"] = Value(r.message);
+    in.error["state"] = Value(t.state);
+    in.error["held"] = Value(true);
+    Hist(in, tx, "step_held", t.id, Record{{"state", Value(t.state)}, {"kind", Value(r.error_kind)}, {"message", Value(r.message)}});
+    in.status = "held";
+    tx.batch.Put(DeadKey(in.id), DeadLetter(in));
+  }
+
+  void Repair(std::string id, std::string action, Value patch, Callback<bool> done) {
+    Post([this, id = std::move(id), action = std::move(action), patch = std::move(patch), done = std::move(done)]() mutable {
+      WithInstance(id, [this, action, patch, done](Instance* in) {
+        if (in == nullptr) {
+          done(Status::NotFound("no instance with that id"));
+          return;
+        }
+        Thread* t = nullptr;
+        for (auto& th : in->threads)
+          if (th.phase == "held") t = &th;
+        if (t == nullptr) {
+          done(Status::FailedPrecondition("the instance is " + in->status + ", not held at a failed step"));
+          return;
+        }
+        if (!patch.is_null() && !patch.is_record()) {
+          done(Status::InvalidArgument("the data patch must be a JSON object"));
+          return;
+        }
+        const ir::State* s = StateOf(*in, *t);
+        Tx tx;
+        tx.after.push_back(AnswerOnCommit(done));
+        std::string old = in->status;
+        if (patch.is_record())
+          for (const auto& [k, v] : patch.as_record()) Save(*in, *t, k, v);
+        in->error.clear();
+        tx.batch.Delete(DeadKey(in->id));
+        Hist(*in, tx, action == "retry" ? "step_retried_by_operator" : "step_skipped_by_operator", t->id,
+             Record{{"state", Value(t->state)}, {"patched", Value(patch.is_record())}});
+        if (action == "retry") {
+          t->phase = "ready";  // a new visit: a new idempotency key for the (possibly patched) request
+          ready_queue_.push_back(t->id);
+        } else {
+          GoTo(*in, *t, s->next, tx);
+        }
+        RunThreads(*in, tx, {});
+        Persist(in, std::move(tx), old);
+      });
+    });
   }
 
   void PushUndo(Instance& in, Thread& t, const ir::State& s, Tx& tx) {
@@ -2046,6 +2106,10 @@ void Engine::Cancel(std::string id, std::string reason, Callback<bool> done) {
   impl_->Cancel(std::move(id), std::move(reason), std::move(done));
 }
 void Engine::Tick() { impl_->Tick(); }
+void Engine::RetryStep(std::string id, Value patch, Callback<bool> done) {
+  impl_->Repair(std::move(id), "retry", std::move(patch), std::move(done));
+}
+void Engine::SkipStep(std::string id, Callback<bool> done) { impl_->Repair(std::move(id), "skip", Value(), std::move(done)); }
 bool Engine::Busy() const { return impl_->Busy(); }
 
 void Engine::WaitIdle() {

@@ -30,7 +30,7 @@ class EngineHarness {
   }
   void Restart() {
     engine_.reset();
-    engine_ = std::make_unique<Engine>(io_, store_, &clock_, &registry_, EngineOptions{});
+    engine_ = std::make_unique<Engine>(io_, store_, &clock_, &registry_, options_);
     rf::Status s = engine_->Recover();
     ASSERT_TRUE(s.ok()) << s.message();
   }
@@ -95,6 +95,7 @@ class EngineHarness {
   }
 
   state::StateStore* store_;
+  EngineOptions options_;
   ManualClock clock_;
   TestConnector shop_, notify_;
   TestRegistry registry_;
@@ -239,6 +240,65 @@ fail late "late"
   h.engine_->WaitIdle();
   EXPECT_EQ("completed", h.Status(id));
   EXPECT_EQ("1 2", h.Instance(id).Find("outcome")->as_text());
+}
+
+Result<bool> Wait(const std::function<void(Callback<bool>)>& call) {
+  std::promise<Result<bool>> p;
+  call([&](Result<bool> r) { p.set_value(std::move(r)); });
+  return p.get_future().get();
+}
+
+const char* kHeldFlow = R"(workflow charge_order version 1
+uses shop
+input order_ref text, amount money
+step reserve
+  call shop.reserve with ref = input.order_ref
+  undo call shop.release with ref = input.order_ref
+step charge
+  call shop.charge with amount = input.amount
+finish done "charged {input.amount}"
+)";
+
+TEST(EngineRepair, HeldStepIsRetriedWithPatchedDataAndItsDeadLetterGoes) {
+  state::MemoryStore store;
+  EngineHarness h(&store);
+  h.options_.hold_failed_steps = true;
+  h.Restart();
+  h.Deploy(kHeldFlow);
+  h.shop_.FailNext("charge", "rejected");
+  std::string id = h.Start("charge_order", R"({"order_ref": "H1", "amount": 10})");
+  h.engine_->WaitIdle();
+  EXPECT_EQ("held", h.Status(id));
+  ASSERT_EQ(1u, h.engine_->ListDeadLetters()->size());
+  EXPECT_EQ(0, h.shop_.calls("release")) << "held, not compensated";
+  auto r = Wait([&](Callback<bool> cb) { h.engine_->RetryStep(id, *Value::FromJson(R"({"input": {"order_ref": "H1", "amount": 12}})"), cb); });
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  h.engine_->WaitIdle();
+  EXPECT_EQ("completed", h.Status(id));
+  EXPECT_EQ("charged 12", h.Instance(id).Find("outcome")->as_text());
+  EXPECT_TRUE(h.engine_->ListDeadLetters()->empty());
+  EXPECT_FALSE(Wait([&](Callback<bool> cb) { h.engine_->SkipStep(id, cb); }).ok()) << "not held any more";
+}
+
+TEST(EngineRepair, HeldStepCanBeSkippedOrCancelled) {
+  state::MemoryStore store;
+  EngineHarness h(&store);
+  h.options_.hold_failed_steps = true;
+  h.Restart();
+  h.Deploy(kHeldFlow);
+  h.shop_.FailNext("charge", "rejected", 2);
+  std::string skipped = h.Start("charge_order", R"({"order_ref": "S1", "amount": 10})");
+  std::string cancelled = h.Start("charge_order", R"({"order_ref": "C1", "amount": 10})");
+  h.engine_->WaitIdle();
+  ASSERT_EQ("held", h.Status(skipped));
+  ASSERT_EQ("held", h.Status(cancelled));
+  ASSERT_TRUE(Wait([&](Callback<bool> cb) { h.engine_->SkipStep(skipped, cb); }).ok());
+  ASSERT_TRUE(Wait([&](Callback<bool> cb) { h.engine_->Cancel(cancelled, "customer gave up", cb); }).ok());
+  h.engine_->WaitIdle();
+  EXPECT_EQ("completed", h.Status(skipped));
+  EXPECT_EQ("cancelled", h.Status(cancelled));
+  EXPECT_EQ(1, h.shop_.calls("release")) << "only the cancelled one is undone";
+  EXPECT_TRUE(h.engine_->ListDeadLetters()->empty());
 }
 
 TEST(EngineSmoke, ParallelAndForEach) {
