@@ -197,6 +197,14 @@ class Builder {
     return out;
   }
 
+  // Columns count characters, not bytes: the number of UTF-8 characters in text[0, bytes).
+  static int Chars(const std::string& text, size_t bytes) {
+    int n = 0;
+    for (size_t k = 0; k < bytes && k < text.size(); ++k)
+      if ((static_cast<unsigned char>(text[k]) & 0xC0) != 0x80) ++n;
+    return n;
+  }
+
   // A string token with "{expr}" interpolation → a literal text or a kText expression.
   ExprPtr StringExpr(antlr4::Token* t) const {
     if (t == nullptr) return nullptr;
@@ -220,7 +228,7 @@ class Builder {
       } else if (c == '{') {
         size_t close = raw.find('}', i + 1);
         if (close == std::string::npos || close >= raw.size() - 1) {
-          diags_.Error("interpolation", {at.line, at.column + static_cast<int>(i)}, 1,
+          diags_.Error("interpolation", {at.line, at.column + Chars(raw, i)}, 1,
                        "`{` starts a value to insert but has no closing `}`",
                        "write \\{ for a literal brace");
           pending += c;
@@ -228,9 +236,9 @@ class Builder {
         }
         flush();
         std::string inner = raw.substr(i + 1, close - i - 1);
-        SourceLoc inner_at{at.line, at.column + static_cast<int>(i) + 1};
+        SourceLoc inner_at{at.line, at.column + Chars(raw, i) + 1};
         if (inner.find_first_not_of(" \t") == std::string::npos) {
-          diags_.Error("interpolation", {at.line, at.column + static_cast<int>(i)}, 2,
+          diags_.Error("interpolation", {at.line, at.column + Chars(raw, i)}, 2,
                        "empty `{}` in a text", "put a value inside, like {input.store}");
         } else if (ExprPtr e = ParseExpression(inner, inner_at, diags_)) {
           text->args.push_back(e);
