@@ -573,7 +573,7 @@ class Evaluator {
       }
       Fail("number needs text, got " + Describe(x), e);
     }
-    Fail("function '" + fn + "' is not implemented", e);
+    Fail("function '" + fn + "' is unknown to this engine version", e);
   }
 
   Value Sum(const ExprPtr& e) {
