@@ -172,12 +172,14 @@ class Checker {
 
   void CheckSchedules() {
     for (const auto& s : flow_.schedules) {
-      if (!IsKnownTimeZone(s.time_zone)) {
+      const bool zone_known = IsKnownTimeZone(s.time_zone);
+      if (!zone_known)
         diags_.Error("unknown-time-zone", s.zone_loc, Width(s.time_zone) + 2,
                      "`" + s.time_zone + "` is not a known time zone",
                      "use a tz database name such as \"Europe/Paris\", \"America/New_York\" or \"UTC\"");
-      } else {
-        auto cron = CronSchedule::Parse(s.cron, s.time_zone);
+      {
+        // The expression is checked on its own too, so both mistakes show in one run.
+        auto cron = CronSchedule::Parse(s.cron, zone_known ? s.time_zone : "UTC");
         if (!cron.ok())
           diags_.Error("bad-cron", s.cron_loc, Width(s.cron) + 2,
                        "bad schedule \"" + s.cron + "\": " + cron.status().message(),
