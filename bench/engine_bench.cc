@@ -29,6 +29,7 @@
 #include "dsl/compiler.h"
 #include "engine/engine.h"
 #include "state/group_commit.h"
+#include "state/leveldb_store.h"
 
 namespace {
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "state/group_commit.h"
+#include "state/leveldb_store.h"
 #include "state/state_store.h"
 
 namespace {

@@ -1,4 +1,5 @@
-// The only door to durable data (DESIGN §5). Ordered keys, atomic batches, point reads, ordered
+// The only door to durable data (DESIGN §5). The LevelDB implementation is declared in
+// state/leveldb_store.h, in its own target, so that the engine never links LevelDB. Ordered keys, atomic batches, point reads, ordered
 // range scans. LevelDB now; a PostgreSQL implementation can follow for several engine nodes.
 //
 // Thread safety: every method may be called from any thread concurrently.
@@ -67,17 +68,6 @@ class StateStore {
   // Keys starting with `prefix`, in order.
   Status ScanPrefix(std::string_view prefix, const ScanFn& fn);
 };
-
-struct LevelDbOptions {
-  bool sync = true;                          // fsync every commit (see file comment)
-  size_t block_cache_bytes = 32 << 20;
-  size_t write_buffer_bytes = 16 << 20;
-  bool create_if_missing = true;
-};
-
-// Opens (creating if allowed) a LevelDB database in `dir`. Errors name the directory; a second
-// process opening the same directory gets an IOError about the lock.
-Result<std::unique_ptr<StateStore>> OpenLevelDb(const std::string& dir, const LevelDbOptions& options);
 
 // An in-memory store for tests. Commits are applied at once; `SimulateCrash` on a store created
 // with `durable_on_commit = false` throws away every commit since the last `Sync()`, as a crash

@@ -14,7 +14,7 @@
 #include <leveldb/options.h>
 #include <leveldb/write_batch.h>
 
-#include "state/state_store.h"
+#include "state/leveldb_store.h"
 
 namespace rf::state {
 

@@ -31,6 +31,7 @@
 #include <thread>
 
 #include "common/value.h"
+#include "state/leveldb_store.h"
 #include "state/state_store.h"
 #include "tests/crash/crash_plan.h"
 

@@ -43,6 +43,7 @@
 #include "dsl/compiler.h"
 #include "engine/engine.h"
 #include "engine/test_connector.h"
+#include "state/leveldb_store.h"
 #include "state/state_store.h"
 #include "tests/crash/crash_plan.h"
 

@@ -29,6 +29,7 @@
 #include "dsl/compiler.h"
 #include "engine/engine.h"
 #include "engine/test_connector.h"
+#include "state/leveldb_store.h"
 #include "state/state_store.h"
 
 namespace rf::engine::testing {

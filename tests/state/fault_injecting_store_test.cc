@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "state/leveldb_store.h"
 #include "state/state_store.h"
 #include "tests/state/test_util.h"
 

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "state/group_commit.h"
+#include "state/leveldb_store.h"
 #include "state/state_store.h"
 #include "tests/state/test_util.h"
 
