@@ -603,7 +603,7 @@ class Checker {
     }
   }
 
-  void CheckCall(const CallAst& c, bool is_undo) {
+  void CheckCall(const CallAst& c) {
     called_connectors_.insert(c.connector.text);
     bool in_uses = std::any_of(flow_.uses.begin(), flow_.uses.end(),
                                [&](const Name& u) { return u.text == c.connector.text; });
@@ -669,12 +669,11 @@ class Checker {
                          op->writes,
                      "change " + op->writes + " through a connector of " + owner->second);
     }
-    (void)is_undo;
   }
 
   void CheckStep(const StateAst& s) {
-    CheckCall(s.call, false);
-    if (s.undo) CheckCall(*s.undo, true);
+    CheckCall(s.call);
+    if (s.undo) CheckCall(*s.undo);
     if (s.timeout && s.timeout->value && s.timeout->value->ms <= 0)
       diags_.Error("bad-duration", s.timeout->loc, Width(s.timeout->text), "a timeout must be longer than zero");
     if (s.retry) {
@@ -1015,7 +1014,7 @@ class Lowering {
     for (const auto& u : flow_.uses) m.uses.push_back(u.text);
     for (const auto& in : flow_.inputs) m.inputs.push_back({in.name.text, in.type.text, in.optional});
     for (const auto& s : flow_.schedules) m.schedules.push_back({s.cron, s.time_zone, Args(s.input)});
-    m.main = Region(flow_.states, true);
+    m.main = Region(flow_.states);
     return m;
   }
 
@@ -1040,7 +1039,7 @@ class Lowering {
     return out;
   }
 
-  ir::Region Region(const std::vector<StateAst>& states, bool top) const {
+  ir::Region Region(const std::vector<StateAst>& states) const {
     ir::Region r;
     if (!states.empty()) r.start = states.front().name.text;
     for (size_t i = 0; i < states.size(); ++i) {
@@ -1050,7 +1049,6 @@ class Lowering {
       st.kind = s.kind;
       st.line = s.loc.line;
       std::string following = i + 1 < states.size() ? states[i + 1].name.text : std::string();
-      (void)top;
       st.next = s.next ? s.next->text : following;
       switch (s.kind) {
         case K::kStep:
@@ -1106,13 +1104,13 @@ class Lowering {
           break;
         case K::kParallel:
           for (const auto& b : s.branches)
-            st.branches.emplace_back(b.name.text, std::make_shared<ir::Region>(Region(b.states, false)));
+            st.branches.emplace_back(b.name.text, std::make_shared<ir::Region>(Region(b.states)));
           break;
         case K::kForEach:
           st.item = s.item.text;
           st.list = s.list;
           st.concurrency = s.concurrency.value_or(1);
-          st.body = std::make_shared<ir::Region>(Region(s.body, false));
+          st.body = std::make_shared<ir::Region>(Region(s.body));
           break;
         case K::kSet:
           st.assignments = Args(s.assignments);

@@ -205,11 +205,8 @@ Thread ThreadFromValue(const Value& v) {
   return t;
 }
 
-// The snapshot as tagged JSON, written straight from the instance: the data record (often the
-// largest part) is appended in place, never copied. Equivalent to InstanceToValue(in).
-std::string SnapshotJson(const Instance& in);
-
-Value InstanceToValue(const Instance& in) {
+// Everything in a snapshot but its data and threads: small fields, built as a record.
+Record SnapshotHeader(const Instance& in) {
   Record r;
   r["id"] = Value(in.id);
   r["workflow"] = Value(in.workflow);
@@ -220,10 +217,6 @@ Value InstanceToValue(const Instance& in) {
   if (!in.outcome.empty()) r["outcome"] = Value(in.outcome);
   r["created_at"] = Value(in.created_at);
   r["updated_at"] = Value(in.updated_at);
-  r["data"] = Value(in.data);
-  List threads;
-  for (const auto& t : in.threads) threads.push_back(ThreadToValue(t));
-  r["threads"] = Value(std::move(threads));
   List undo;
   for (const auto& u : in.undo) {
     Record e;
@@ -250,41 +243,15 @@ Value InstanceToValue(const Instance& in) {
     if (!in.comp_timer.empty()) c["timer"] = Value(in.comp_timer);
     r["compensation"] = Value(std::move(c));
   }
-  return Value(std::move(r));
+  return r;
 }
 
+// The snapshot as tagged JSON. The data record (often the largest part) is appended in place,
+// never copied into a temporary Value.
 std::string SnapshotJson(const Instance& in) {
-  // Everything but data and thread frames is small: build it as a Value, then splice the large
-  // parts into the text in place of placeholders.
-  Instance shell;
-  shell.id = in.id;
-  shell.workflow = in.workflow;
-  shell.business_key = in.business_key;
-  shell.correlation_id = in.correlation_id;
-  shell.status = in.status;
-  shell.outcome = in.outcome;
-  shell.version = in.version;
-  shell.created_at = in.created_at;
-  shell.updated_at = in.updated_at;
-  shell.undo = in.undo;
-  shell.error = in.error;
-  shell.visits = in.visits;
-  shell.hist_seq = in.hist_seq;
-  shell.next_thread = in.next_thread;
-  shell.next_timer = in.next_timer;
-  shell.compensating = in.compensating;
-  shell.cancel_requested = in.cancel_requested;
-  shell.unhandled_error = in.unhandled_error;
-  shell.undone = in.undone;
-  shell.comp_attempt = in.comp_attempt;
-  shell.comp_invocation = in.comp_invocation;
-  shell.comp_timer = in.comp_timer;
-  Value v = InstanceToValue(shell);  // data and threads empty
-  Record& r = v.as_record();
-  r.erase("data");
-  r.erase("threads");
-  std::string out = v.ToTaggedJson();
-  out.pop_back();  // the closing brace
+  std::string out;
+  Value::AppendTaggedJson(out, SnapshotHeader(in));
+  out.pop_back();  // the header's closing brace
   out += ",\"data\":";
   Value::AppendTaggedJson(out, in.data);
   out += ",\"threads\":[";
@@ -492,13 +459,11 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
         // The instance must be resident to receive the result.
         Instance* in = Load(inv.instance_id);
         if (in == nullptr) continue;
-        ++recovered_invocations_;
         Dispatch(inv, timeout);
       }
       done.set_value();
     });
     fut.wait();
-    ready_ = true;
     ArmTicker();
     return Status::Ok();
   }
@@ -1294,7 +1259,6 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     t.phase = "ready";
     t.attempt = 0;
     ready_queue_.push_back(t.id);
-    (void)tx;
   }
 
   // Advances every ready thread until it blocks; `start` lists threads to begin with.
@@ -1678,7 +1642,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     const ir::State* s = StateOf(*in, *t);
     if (t->phase == "cancelled") {
       // The instance is compensating; a call that succeeded anyway still gets undone.
-      if (r.ok && s && s->undo) PushUndo(*in, *t, *s, tx);
+      if (r.ok && s && s->undo) PushUndo(*in, *t, *s);
       t->phase = "done";
       Hist(*in, tx, r.ok ? "step_completed_after_cancel" : "step_failed_after_cancel", t->id, Record{{"state", Value(t->state)}});
       MaybeStartUndo(*in, tx);
@@ -1688,7 +1652,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     if (r.ok) {
       Hist(*in, tx, "step_completed", t->id, Record{{"state", Value(s->name)}, {"attempt", Value(std::int64_t{t->attempt})}});
       if (!s->save_as.empty()) Save(*in, *t, s->save_as, std::move(r.output));
-      if (s->undo) PushUndo(*in, *t, *s, tx);
+      if (s->undo) PushUndo(*in, *t, *s);
       GoTo(*in, *t, s->next, tx);
       RunThreads(*in, tx, {});
       Persist(in, std::move(tx), old);
@@ -1809,7 +1773,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     });
   }
 
-  void PushUndo(Instance& in, Thread& t, const ir::State& s, Tx& tx) {
+  void PushUndo(Instance& in, Thread& t, const ir::State& s) {
     Record input;
     for (const auto& [name, expr] : s.undo->args) {
       auto v = Eval(in, t, expr);
@@ -1822,7 +1786,6 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     u.key = t.idem_key + ":undo";
     u.input = Value(std::move(input));
     in.undo.push_back(std::move(u));
-    (void)tx;
   }
 
   // ------------------------------------------------------------------------ events, tasks
@@ -1843,7 +1806,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     RunThreads(in, tx, {});
   }
 
-  void CloseTask(Instance& in, Thread& t, const std::string& status, Tx& tx) {
+  void CloseTask(const Instance& in, Thread& t, const std::string& status, Tx& tx) {
     const ir::State* s = StateOf(in, t);
     std::string text;
     Value task;
@@ -1854,7 +1817,6 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     tx.batch.Put(TaskKey(t.task_id), task.ToTaggedJson());
     tx.batch.Delete(TaskOpenKey(s ? s->role : Text(task.Find("role")), t.task_id));
     t.task_id.clear();
-    (void)in;
   }
 
   void TaskDecided(Instance& in, Thread& t, const TaskDecision& d, Tx& tx) {
@@ -2059,11 +2021,9 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
  public:
   std::atomic<std::int64_t> posted_{0}, pending_commits_{0}, in_flight_{0};
   std::atomic<std::uint64_t> started_{0}, completed_{0}, failed_{0}, transitions_{0}, invocations_{0};
-  std::atomic<std::int64_t> recovered_invocations_{0};
   std::atomic<size_t> resident_size_{0};
-  std::atomic<bool> ready_{false}, stopping_{false};
+  std::atomic<bool> stopping_{false};
 
-  size_t resident_count() const { return resident_.size(); }
   const state::GroupCommitter& committer() const { return committer_; }
   void FlushCommits() { committer_.Flush(); }
 
