@@ -1,110 +1,9 @@
 // First end-to-end checks of the engine: compile real .flow text, run it on a MemoryStore with a
 // ManualClock and the in-process TestConnector.
-#include <gtest/gtest.h>
+#include "tests/engine/harness.h"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <future>
-#include <thread>
-
-#include "common/time_text.h"
-#include "dsl/compiler.h"
-#include "engine/engine.h"
-#include "engine/test_connector.h"
-
-namespace rf::engine {
+namespace rf::engine::testing {
 namespace {
-
-class EngineHarness {
- public:
-  explicit EngineHarness(state::StateStore* store) : store_(store), clock_(*ParseTime("2026-11-27T08:00:00Z")) {
-    registry_.Add("shop", &shop_);
-    registry_.Add("notify", &notify_);
-    io_thread_ = std::thread([this] { io_.run(); });
-    Restart();
-  }
-  ~EngineHarness() {
-    engine_.reset();
-    work_.reset();
-    io_.stop();
-    io_thread_.join();
-  }
-  void Restart() {
-    engine_.reset();
-    engine_ = std::make_unique<Engine>(io_, store_, &clock_, &registry_, options_);
-    rf::Status s = engine_->Recover();
-    ASSERT_TRUE(s.ok()) << s.message();
-  }
-  void Deploy(const std::string& source) {
-    dsl::Catalog catalog;
-    ASSERT_TRUE(catalog
-                    .AddJson(R"({"format": "retailflow.catalog/1", "connectors": [
-      {"name": "shop", "operations": [
-        {"name": "reserve", "writes": "stock"}, {"name": "release", "writes": "stock"},
-        {"name": "charge", "writes": "accounting"}, {"name": "refund", "writes": "accounting"},
-        {"name": "lookup", "side_effects": false}]},
-      {"name": "notify", "operations": [{"name": "send", "compensable": false}]}]})",
-                             "test")
-                    .ok());
-    dsl::Diagnostics diags;
-    auto m = dsl::CompileSource(source, catalog, diags);
-    std::string all;
-    for (const auto& d : diags.all()) all += dsl::RenderText(d, "test.flow", source);
-    ASSERT_TRUE(m.has_value()) << all;
-    auto r = engine_->Deploy(*m, source);
-    ASSERT_TRUE(r.ok()) << r.status().message();
-  }
-  std::string Start(const std::string& wf, const std::string& input_json, const std::string& key = "") {
-    std::promise<Result<StartResult>> p;
-    StartRequest req;
-    req.workflow = wf;
-    req.input = *Value::FromJson(input_json);
-    req.business_key = key;
-    engine_->Start(req, [&](Result<StartResult> r) { p.set_value(std::move(r)); });
-    auto r = p.get_future().get();
-    EXPECT_TRUE(r.ok()) << r.status().message();
-    engine_->WaitSettled();
-    return r.ok() ? r->instance_id : "";
-  }
-  Value Instance(const std::string& id) {
-    auto v = engine_->GetInstance(id);
-    EXPECT_TRUE(v.ok()) << v.status().message();
-    return v.ok() ? *v : Value();
-  }
-  std::string Status(const std::string& id) { return Instance(id).Find("status")->as_text(); }
-  void Advance(Duration d) {
-    clock_.Advance(d);
-    engine_->Tick();
-    engine_->WaitIdle();
-    engine_->Tick();  // timers armed by the first round that are already due
-    engine_->WaitIdle();
-  }
-  int Deliver(const std::string& ev, const std::string& key, const std::string& json = "{}") {
-    std::promise<Result<int>> p;
-    engine_->DeliverEvent(ev, key, *Value::FromJson(json), [&](Result<int> r) { p.set_value(std::move(r)); });
-    auto r = p.get_future().get();
-    EXPECT_TRUE(r.ok());
-    engine_->WaitIdle();
-    return r.ok() ? *r : -1;
-  }
-  Result<bool> Decide(const std::string& task, const std::string& decision, const std::string& actor = "ann") {
-    std::promise<Result<bool>> p;
-    engine_->CompleteTask({task, decision, actor, "ok"}, [&](Result<bool> r) { p.set_value(std::move(r)); });
-    auto r = p.get_future().get();
-    engine_->WaitIdle();
-    return r;
-  }
-
-  state::StateStore* store_;
-  EngineOptions options_;
-  ManualClock clock_;
-  TestConnector shop_, notify_;
-  TestRegistry registry_;
-  boost::asio::io_context io_;
-  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_ =
-      std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(io_.get_executor());
-  std::thread io_thread_;
-  std::unique_ptr<Engine> engine_;
-};
 
 const char* kOrder = R"(workflow order version 1
 uses shop
@@ -344,10 +243,10 @@ TEST(EngineSmoke, RestartRedispatchesInFlightCallWithTheSameKey) {
     key = h.shop_.invocations().back().idempotency_key;
   }  // the engine goes away with the call unanswered
   EngineHarness h2(&store);
-  h2.engine_->WaitIdle();
+  h2.engine_->WaitIdle();  // the re-dispatched call is answered by h2's connector
   EXPECT_EQ("completed", h2.Status(id));
   EXPECT_EQ(key, h2.shop_.invocations().back().idempotency_key);
 }
 
 }  // namespace
-}  // namespace rf::engine
+}  // namespace rf::engine::testing
