@@ -13,10 +13,14 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "cli/connectors_cmd.h"
 #include "dsl/compiler.h"
 #include "dsl/format.h"
 #include "dsl/graph.h"
 #include "dsl/parser.h"
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/service.h"
 
 namespace fs = std::filesystem;
 using namespace rf;
@@ -178,6 +182,14 @@ int Fmt(const std::vector<std::string>& files, bool check) {
   return rc;
 }
 
+// The folder of the running binary (resolves "{exe_dir}" in plugin_dirs).
+std::string ExeDir(const char* argv0) {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) self = fs::absolute(argv0, ec);
+  return self.parent_path().string();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -221,6 +233,37 @@ int main(int argc, char** argv) {
   fmt->add_option("files", files, "Flow files")->required()->check(CLI::ExistingFile);
   fmt->add_flag("--check", check_only, "Only report files that are not formatted");
   fmt->callback([&] { rc = Fmt(files, check_only); });
+
+  std::string config_file;
+  bool print_default = false;
+  auto* serve = app.add_subcommand("serve", "Run the service: HTTP API, engine, connectors (docs/service.md)");
+  serve->add_option("--config", config_file, "Configuration file (JSON with comments); default: embedded")
+      ->check(CLI::ExistingFile);
+  serve->add_flag("--print-default-config", print_default, "Print the embedded default configuration and exit");
+  serve->callback([&] {
+    if (print_default) {
+      std::cout << server::EmbeddedDefaultConfig();
+      return;
+    }
+    rc = server::ServeMain(config_file, ExeDir(argv[0]));
+  });
+
+  auto* token = app.add_subcommand("token", "Bearer token utilities");
+  token->require_subcommand(1);
+  std::string token_text;
+  auto* token_hash = token->add_subcommand("hash", "Print SHA-256(token), the form a config file keeps");
+  token_hash->add_option("token", token_text, "The token (read from standard input when omitted)");
+  token_hash->callback([&] {
+    if (token_text.empty()) std::getline(std::cin, token_text);
+    std::cout << server::Sha256Hex(token_text) << "\n";
+  });
+  auto* token_new = token->add_subcommand("new", "Print a fresh random token and its SHA-256");
+  token_new->callback([&] {
+    std::string t = server::NewToken();
+    std::cout << "token:  " << t << "\nsha256: " << server::Sha256Hex(t) << "\n";
+  });
+
+  rf::cli::AddConnectorsCommand(app, &rc, ExeDir(argv[0]));
 
   try {
     app.parse(argc, argv);

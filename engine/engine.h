@@ -28,6 +28,13 @@
 
 namespace rf::engine {
 
+struct TransitionInfo {
+  std::string instance_id, workflow, correlation_id, business_key;
+  std::string old_status, status;
+  std::vector<std::pair<std::string, std::string>> events;  // (type, state)
+  double commit_seconds = 0;  // from submitting the batch to its durable commit
+};
+
 struct EngineOptions {
   int partition = 0;                          // 0..63, part of every instance id
   Duration event_buffer_ttl{7 * 86400000LL};  // how long an early event waits for its instance
@@ -51,6 +58,10 @@ struct EngineOptions {
   std::function<void(const std::string& instance_id, const std::string& workflow,
                      const std::string& status)>
       on_terminal;
+  // Called on the engine's strand after each transition is durable (structured logs, metrics):
+  // the instance, its status before and after, and the history events the transition wrote
+  // (type and the state they concern, if any). Same rules as on_terminal.
+  std::function<void(const struct TransitionInfo&)> on_transition;
   // How often the engine ticks itself (timers, deadlines, schedules); 0 = never, the host calls
   // Tick() (tests with a ManualClock do).
   Duration tick_interval{0};
@@ -104,6 +115,20 @@ struct EngineStats {
   std::uint64_t invocations = 0;
   size_t resident_instances = 0;
   size_t in_flight_invocations = 0;
+};
+
+// A page of GET /v1/instances. Filters combine (and); `after` is the cursor returned as
+// `next_cursor` by the previous page (an instance id; pages are in id order, oldest first).
+struct InstanceQuery {
+  std::string workflow;
+  std::string status;
+  std::string business_key;  // needs `workflow` (business keys are unique per workflow)
+  std::string after;
+  size_t limit = 100;
+};
+struct InstancePage {
+  std::vector<Value> items;  // instance views
+  std::string next_cursor;   // empty on the last page
 };
 
 template <typename T>
@@ -164,6 +189,15 @@ class Engine {
   Result<std::vector<Value>> ListOpenTasks(const std::string& role) const;
   Result<std::vector<Value>> ListDeadLetters() const;
   Result<std::vector<Value>> ListDefinitions() const;
+  Result<InstancePage> QueryInstances(const InstanceQuery& query) const;
+  // One human task (approval): id, instance, workflow, state, role, title, details, status
+  // ("open" or the decision), deadline, actor, comment. NotFound when unknown.
+  Result<Value> GetTask(const std::string& task_id) const;
+  // Tasks by role ("" = any) and status ("open", "closed" = any but open, "" = all).
+  Result<std::vector<Value>> ListTasks(const std::string& role, const std::string& status,
+                                       size_t limit) const;
+  // One deployed version ({name, version, source, machine, deployed_at}); version 0 = latest.
+  Result<Value> GetDefinition(const std::string& workflow, int version) const;
 
  private:
   class Impl;

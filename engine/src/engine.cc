@@ -345,6 +345,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     std::vector<std::function<void(const Status&)>> after;
     std::vector<std::string> fired_timers;  // to forget once durable
     std::string terminal_status, workflow;  // set when this commit ends the instance
+    std::shared_ptr<TransitionInfo> info;   // only with options_.on_transition
   };
 
   template <typename F>
@@ -530,6 +531,15 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       tx.batch.Put(IdxStatusKey(in->status, in->id), "");
     }
     tx.batch.Put(InstKey(in->id), SnapshotJson(*in));
+    if (options_.on_transition) {
+      if (!tx.info) tx.info = std::make_shared<TransitionInfo>();
+      tx.info->instance_id = in->id;
+      tx.info->workflow = in->workflow;
+      tx.info->correlation_id = in->correlation_id.empty() ? in->id : in->correlation_id;
+      tx.info->business_key = in->business_key;
+      tx.info->old_status = old_status;
+      tx.info->status = in->status;
+    }
     std::string id = in->id;
     if (stopping_) return;  // shutting down: the store keeps the last durable state
     resident_[id].commit_pending = true;
@@ -537,7 +547,10 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     ++transitions_;
     auto shared_tx = std::make_shared<Tx>(std::move(tx));
     state::WriteBatch batch = std::move(shared_tx->batch);
-    committer_.Submit(std::move(batch), [weak = weak_from_this(), id, shared_tx](const Status& s) {
+    auto submitted = shared_tx->info ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    committer_.Submit(std::move(batch), [weak = weak_from_this(), id, shared_tx, submitted](const Status& s) {
+      if (shared_tx->info)
+        shared_tx->info->commit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted).count();
       if (auto self = weak.lock()) self->Post([self, id, shared_tx, s] { self->Committed(id, *shared_tx, s); });
     });
   }
@@ -562,6 +575,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     }
     for (auto& inv : tx.dispatch) Dispatch(inv, Duration{inv.deadline.ms - clock_->Now().ms});
     for (auto& f : tx.after) f(Status::Ok());
+    if (tx.info && options_.on_transition) options_.on_transition(*tx.info);
     if (!tx.terminal_status.empty() && options_.on_terminal) options_.on_terminal(id, tx.workflow, tx.terminal_status);
     for (const auto& k : tx.fired_timers) firing_.erase(k);
     if (it != resident_.end()) {
@@ -1247,6 +1261,11 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     fields["at"] = Value(clock_->Now());
     fields["seq"] = Value(++in.hist_seq);
     if (thread >= 0) fields["thread"] = Value(thread);
+    if (options_.on_transition) {
+      if (!tx.info) tx.info = std::make_shared<TransitionInfo>();
+      const Value* st = fields.count("state") ? &fields["state"] : nullptr;
+      tx.info->events.emplace_back(type, st && st->is_text() ? st->as_text() : std::string());
+    }
     tx.batch.Put(HistKey(in.id, in.hist_seq), Value(std::move(fields)).ToTaggedJson());
   }
 
@@ -1806,7 +1825,8 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     RunThreads(in, tx, {});
   }
 
-  void CloseTask(const Instance& in, Thread& t, const std::string& status, Tx& tx) {
+  void CloseTask(const Instance& in, Thread& t, const std::string& status, Tx& tx,
+                 const TaskDecision* decision = nullptr) {
     const ir::State* s = StateOf(in, t);
     std::string text;
     Value task;
@@ -1814,6 +1834,10 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     if (!task.is_record()) task = Value(Record{});
     task.Set("status", Value(status));
     task.Set("closed_at", Value(clock_->Now()));
+    if (decision) {
+      task.Set("actor", Value(decision->actor));
+      task.Set("comment", Value(decision->comment));
+    }
     tx.batch.Put(TaskKey(t.task_id), task.ToTaggedJson());
     tx.batch.Delete(TaskOpenKey(s ? s->role : Text(task.Find("role")), t.task_id));
     t.task_id.clear();
@@ -1826,7 +1850,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       t.timer_key.clear();
     }
     std::string task_id = t.task_id;
-    CloseTask(in, t, d.decision == "approve" ? "approved" : "rejected", tx);
+    CloseTask(in, t, d.decision == "approve" ? "approved" : "rejected", tx, &d);
     Record decision;
     decision["decision"] = Value(d.decision);
     decision["actor"] = Value(d.actor);
@@ -2123,5 +2147,85 @@ Result<std::vector<Value>> Engine::ListOpenTasks(const std::string& role) const 
 Result<std::vector<Value>> Engine::ListDeadLetters() const { return impl_->ScanValues("dead/", SIZE_MAX, nullptr); }
 
 Result<std::vector<Value>> Engine::ListDefinitions() const { return impl_->ScanValues("def/", SIZE_MAX, nullptr); }
+
+Result<InstancePage> Engine::QueryInstances(const InstanceQuery& q) const {
+  InstancePage page;
+  size_t limit = std::clamp<size_t>(q.limit, 1, 1000);
+  auto matches = [&](const Value& v) {
+    if (!q.workflow.empty() && Text(v.Find("workflow")) != q.workflow) return false;
+    if (!q.status.empty() && Text(v.Find("status")) != q.status) return false;
+    if (!q.business_key.empty() && Text(v.Find("business_key")) != q.business_key) return false;
+    return true;
+  };
+  if (!q.business_key.empty()) {
+    if (q.workflow.empty()) return Status::InvalidArgument("business_key needs workflow");
+    std::string id;
+    Status s = impl_->store_->Get(BkeyKey(q.workflow, q.business_key), &id);
+    if (s.code() == Status::Code::kNotFound) return page;
+    if (!s.ok()) return s;
+    if (!q.after.empty() && id <= q.after) return page;
+    auto v = GetInstance(id);
+    if (v.ok() && matches(*v)) page.items.push_back(std::move(*v));
+    return page;
+  }
+  // The narrowest index the filters allow; every candidate is still checked against all filters.
+  std::string prefix = !q.status.empty()     ? "idx/status/" + q.status + "/"
+                       : !q.workflow.empty() ? "idx/workflow/" + q.workflow + "/"
+                                             : "inst/";
+  std::string begin = q.after.empty() ? prefix : prefix + q.after + std::string(1, '\0');
+  std::string end = prefix;
+  end.back() = static_cast<char>(end.back() + 1);
+  std::vector<std::string> ids;
+  bool more = false;
+  Status s = impl_->store_->Scan(begin, end, [&](std::string_view k, std::string_view) {
+    if (ids.size() == limit) {
+      more = true;
+      return false;
+    }
+    ids.emplace_back(k.substr(prefix.size()));
+    return true;
+  });
+  if (!s.ok()) return s;
+  for (const auto& id : ids) {
+    auto v = GetInstance(id);
+    if (v.ok() && matches(*v)) page.items.push_back(std::move(*v));
+  }
+  if (more && !ids.empty()) page.next_cursor = ids.back();
+  return page;
+}
+
+Result<Value> Engine::GetTask(const std::string& task_id) const { return impl_->Get(TaskKey(task_id)); }
+
+Result<std::vector<Value>> Engine::ListTasks(const std::string& role, const std::string& status,
+                                             size_t limit) const {
+  if (status == "open") {
+    auto open = ListOpenTasks(role);
+    if (open.ok() && open->size() > limit) open->resize(limit);
+    return open;
+  }
+  std::vector<Value> out;
+  Status s = impl_->store_->ScanPrefix("task/", [&](std::string_view, std::string_view v) {
+    Value t = ParseTagged(v);
+    std::string st = Text(t.Find("status"));
+    bool status_ok = status.empty() || (status == "closed" ? st != "open" : st == status);
+    if (status_ok && (role.empty() || Text(t.Find("role")) == role)) out.push_back(std::move(t));
+    return out.size() < limit;
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<Value> Engine::GetDefinition(const std::string& workflow, int version) const {
+  if (version <= 0) {
+    std::string latest;
+    Status s = impl_->store_->Get("deflatest/" + workflow, &latest);
+    if (!s.ok()) return s.code() == Status::Code::kNotFound ? Status::NotFound("no workflow " + workflow) : s;
+    version = std::atoi(latest.c_str());
+  }
+  auto v = impl_->Get(DefKey(workflow, version));
+  if (!v.ok() && v.status().code() == Status::Code::kNotFound)
+    return Status::NotFound("no version " + std::to_string(version) + " of workflow " + workflow);
+  return v;
+}
 
 }  // namespace rf::engine

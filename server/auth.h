@@ -1,0 +1,80 @@
+// Bearer tokens → principals with roles; least-privilege checks; per-token rate limits.
+//
+// Roles: admin, operator, viewer, approver:<role> (e.g. approver:store_manager),
+// webhook:<source>. Tokens are never stored or logged in clear: the configuration and the store
+// keep SHA-256(token) only. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "server/config.h"
+#include "state/state_store.h"
+
+namespace rf::server {
+
+std::string Sha256Hex(std::string_view data);
+// A fresh random token: "rf_" + 43 characters of base64url (256 bits from OpenSSL's RAND_bytes).
+std::string NewToken();
+// A fresh webhook secret: "whsec_" + base64 of 32 random bytes.
+std::string NewWebhookSecret();
+
+struct Principal {
+  std::string name;
+  std::vector<std::string> roles;
+  std::string token_hash;  // the rate-limit key; never the token itself
+  bool Has(std::string_view role) const;
+  bool IsAdmin() const { return Has("admin"); }
+};
+
+// A route's accepted roles: exact names, or "approver:*" / "webhook:*" for any of that family.
+// admin is accepted everywhere.
+bool Allowed(const Principal& p, const std::vector<std::string>& accepted);
+
+class TokenStore {
+ public:
+  // Tokens from the configuration plus those created through the API (kept in `store` under
+  // auth/token/<sha256>).
+  TokenStore(state::StateStore* store, std::vector<TokenConfig> configured);
+
+  std::optional<Principal> Authenticate(std::string_view token) const;
+  // Creates a token; returns it in clear (the only time it exists in clear).
+  Result<std::string> Create(const std::string& name, const std::vector<std::string>& roles);
+  // When no admin token exists yet (first start): creates one named "admin" and returns it; else
+  // returns an empty string. `preset` (e.g. from RETAILFLOW_ADMIN_TOKEN) is used instead of a
+  // random token when given.
+  Result<std::string> EnsureAdmin(const std::string& preset);
+  std::vector<Principal> List() const;
+
+  static bool ValidRole(const std::string& role);
+
+ private:
+  state::StateStore* store_;
+  mutable std::mutex mu_;
+  std::map<std::string, Principal> by_hash_;
+};
+
+// Token buckets keyed by principal; Allow() is thread-safe.
+class RateLimiter {
+ public:
+  RateLimiter(double rate_per_second, double burst) : rate_(rate_per_second), burst_(burst) {}
+  // False when the bucket is empty; `retry_after_s` then says when the next request may pass.
+  bool Allow(const std::string& key, std::chrono::steady_clock::time_point now, double* retry_after_s);
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point last;
+  };
+  double rate_, burst_;
+  std::mutex mu_;
+  std::map<std::string, Bucket> buckets_;
+};
+
+}  // namespace rf::server

@@ -1,0 +1,525 @@
+// The `odoo` connector against the real Odoo simulator (examples/sim/odoo_sim.py), started on a
+// free port for each test suite, with both protocols (JSON-RPC and JSON-2).
+#include "connectors/builtin/odoo_connector.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "common/value.h"
+#include "connectors/builtin/http_client.h"
+
+namespace rf::connectors {
+namespace {
+
+using engine::CallResult;
+using engine::Invocation;
+
+constexpr const char* kApiKey = "odoo-test-key";
+
+// The simulator as a child process; the port is read from its "LISTENING <port>" line.
+class OdooSim {
+ public:
+  OdooSim() {
+    int out[2];
+    if (pipe(out) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      const char* py = std::getenv("RF_PYTHON3");
+      std::string script = std::string(RF_SOURCE_DIR) + "/examples/sim/odoo_sim.py";
+      execlp(py ? py : "python3", "python3", script.c_str(), "--port", "0", "--api-key", kApiKey,
+             static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    std::string line;
+    char c;
+    pollfd p{out[0], POLLIN, 0};
+    while (poll(&p, 1, 20000) > 0 && read(out[0], &c, 1) == 1 && c != '\n') line += c;
+    close(out[0]);
+    if (line.rfind("LISTENING ", 0) == 0) port_ = std::stoi(line.substr(10));
+  }
+  ~OdooSim() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+struct Env {
+  OdooSim sim;
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work =
+      boost::asio::make_work_guard(io);
+  std::unique_ptr<http::Client> admin;
+  std::thread runner;
+
+  Env() {
+    admin = std::make_unique<http::Client>(io, http::ClientOptions{});
+    runner = std::thread([this] { io.run(); });
+  }
+  ~Env() {
+    admin->Shutdown();
+    work.reset();
+    io.stop();
+    runner.join();
+  }
+
+  // A plain HTTP exchange with the simulator (admin routes).
+  std::variant<http::Response, http::Failure> Http(const std::string& method,
+                                                   const std::string& path,
+                                                   const std::string& body = "") {
+    http::Request r;
+    r.method = method;
+    r.url = sim.url() + path;
+    r.body = body;
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::promise<std::variant<http::Response, http::Failure>> done;
+    auto f = done.get_future();
+    admin->Send(std::move(r), [&done](std::variant<http::Response, http::Failure> v) {
+      done.set_value(std::move(v));
+    });
+    return f.get();
+  }
+  Value Admin(const std::string& method, const std::string& path, const std::string& body = "") {
+    auto r = Http(method, path, body);
+    if (auto* resp = std::get_if<http::Response>(&r)) {
+      auto v = Value::FromJson(resp->body);
+      if (v.ok()) return *v;
+      ADD_FAILURE() << "admin " << path << ": " << resp->body;
+    } else {
+      ADD_FAILURE() << "admin " << path << ": " << std::get<http::Failure>(r).message;
+    }
+    return Value();
+  }
+  // Records of `model` matching a JSON domain, as the simulator's /__admin/state shows them.
+  List Records(const std::string& model, const std::string& domain) {
+    Value v = Admin("GET", "/__admin/state?model=" + model + "&domain=" +
+                               http::PercentEncode(domain));
+    const Value* recs = v.Find("records");
+    return recs != nullptr && recs->is_list() ? recs->as_list() : List{};
+  }
+};
+
+Env* env = nullptr;
+
+class OdooConnectorTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() { env = new Env(); }
+  static void TearDownTestSuite() {
+    delete env;
+    env = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(env->sim.port(), 0) << "the Odoo simulator did not start";
+    env->Admin("POST", "/__admin/reset", "{}");
+    connector_ = Make(kApiKey);
+    ASSERT_NE(connector_, nullptr);
+  }
+  void TearDown() override {
+    if (connector_) connector_->Shutdown();
+  }
+
+  std::unique_ptr<ConnectorInstance> Make(const std::string& key, const std::string& url = "") {
+    InstanceConfig config;
+    config.name = "odoo";
+    config.type = "odoo";
+    config.settings = {{"url", url.empty() ? env->sim.url() : url},
+                       {"db", "retail"},
+                       {"login", "integration"},
+                       {"api_key", key},
+                       {"protocol", GetParam()},
+                       {"timeout", "20s"}};
+    auto made = MakeOdooConnector(config, env->io);
+    EXPECT_TRUE(made.ok()) << made.status().ToString();
+    return made.ok() ? std::move(*made) : nullptr;
+  }
+
+  CallResult Invoke(const std::string& op, const std::string& input_json,
+                    const std::string& key = "", ConnectorInstance* c = nullptr,
+                    std::int64_t deadline_ms = 0) {
+    Invocation call;
+    call.instance_id = "inst-1";
+    call.invocation_id = "inv-" + std::to_string(++counter_);
+    call.idempotency_key = key.empty() ? "key-" + std::to_string(counter_) : key;
+    call.connector = "odoo";
+    call.operation = op;
+    auto input = Value::FromJson(input_json);
+    EXPECT_TRUE(input.ok()) << input_json;
+    call.input = input.ok() ? *input : Value();
+    if (deadline_ms > 0) {
+      call.deadline = Time{std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count() +
+                           deadline_ms};
+    }
+    std::promise<CallResult> done;
+    auto f = done.get_future();
+    (c ? c : connector_.get())->Invoke(call, [&done](CallResult r) {
+      done.set_value(std::move(r));
+    });
+    return f.get();
+  }
+
+  static std::int64_t Int(const CallResult& r, const char* field) {
+    const Value* v = r.output.Find(field);
+    return v != nullptr && v->is_number() ? v->as_number().ToInt64().value_or(-1) : -1;
+  }
+  static std::string Text(const CallResult& r, const char* field) {
+    const Value* v = r.output.Find(field);
+    return v != nullptr && v->is_text() ? v->as_text() : "";
+  }
+  Decimal Quantity(const std::string& location, const std::string& sku) {
+    CallResult r = Invoke("read_quants", R"({"location": ")" + location + R"("})");
+    EXPECT_TRUE(r.ok) << r.message;
+    for (const Value& item : r.output.Find("items")->as_list()) {
+      if (item.Find("sku")->as_text() == sku) return item.Find("quantity")->as_number();
+    }
+    return Decimal(0);
+  }
+
+  std::unique_ptr<ConnectorInstance> connector_;
+  int counter_ = 0;
+};
+
+INSTANTIATE_TEST_SUITE_P(Protocols, OdooConnectorTest, ::testing::Values("jsonrpc", "json2"),
+                         [](const auto& info) { return info.param; });
+
+// SKU-0001 at its catalogue price (examples/sim/simlib.py: 1999 minor units, VAT included) and
+// SKU-0003 at an explicit price. The simulator's 20% sale tax is included in the price.
+constexpr const char* kCreditNote = R"({
+  "customer_ref": "CUST-0003", "origin": "PAR-01/0001", "currency": "EUR", "amount": 52.41,
+  "lines": [{"sku": "SKU-0001", "qty": 2, "unit_price": 19.99, "tax_rate": 20},
+            {"sku": "SKU-0003", "qty": 1, "unit_price": 12.43, "tax_rate": 20}]})";
+
+TEST_P(OdooConnectorTest, DescribeIsTheCatalogContract) {
+  std::ifstream f(std::string(RF_SOURCE_DIR) + "/workflows/connectors/retail.json");
+  std::stringstream text;
+  text << f.rdbuf();
+  auto catalog = nlohmann::json::parse(text.str(), nullptr, true, /*ignore_comments=*/true);
+  nlohmann::json contract;
+  for (const auto& c : catalog["connectors"]) {
+    if (c["name"] == "odoo") contract = c;
+  }
+  ASSERT_FALSE(contract.is_null());
+  nlohmann::json described = connector_->Describe();
+  EXPECT_EQ(described["system"], "odoo");
+  for (const auto& op : contract["operations"]) {
+    nlohmann::json mine;
+    for (const auto& o : described["operations"]) {
+      if (o["name"] == op["name"]) mine = o;
+    }
+    ASSERT_FALSE(mine.is_null()) << op["name"];
+    EXPECT_EQ(mine["input"], op["input"]) << op["name"];
+    EXPECT_EQ(mine["output"], op["output"]) << op["name"];
+    EXPECT_EQ(mine["writes"], op.value("writes", "")) << op["name"];
+    EXPECT_EQ(mine["side_effects"], op.value("side_effects", true)) << op["name"];
+  }
+  for (const char* generic : {"search_read", "read", "create", "write", "call"}) {
+    bool found = false;
+    for (const auto& o : described["operations"]) found = found || o["name"] == generic;
+    EXPECT_TRUE(found) << generic;
+  }
+}
+
+TEST_P(OdooConnectorTest, CreditNoteIsPostedWithExactAmountsAndCancelled) {
+  CallResult r = Invoke("create_credit_note", kCreditNote, "return-1");
+  ASSERT_TRUE(r.ok) << r.error_kind << ": " << r.message;
+  EXPECT_EQ(Text(r, "state"), "posted");
+  EXPECT_EQ(Text(r, "name").rfind("RINV/", 0), 0u) << Text(r, "name");
+  // Prices include the 20% VAT: 2 × 19.99 + 12.43 = 52.41; the tax inside is
+  // 6.66 + 2.07 = 8.73 (total × 20/120 per line, rounded half-up), untaxed 43.68.
+  EXPECT_EQ(r.output.Find("amount_total")->as_number(), *Decimal::Parse("52.41"));
+  std::int64_t move_id = Int(r, "move_id");
+  ASSERT_GT(move_id, 0);
+
+  CallResult again = Invoke("create_credit_note", kCreditNote, "return-1");
+  ASSERT_TRUE(again.ok) << again.message;
+  EXPECT_EQ(Int(again, "move_id"), move_id);
+  List moves = env->Records("account.move", R"([["x_rf_key", "=", "return-1"]])");
+  ASSERT_EQ(moves.size(), 1u);
+  EXPECT_EQ(moves[0].Find("move_type")->as_text(), "out_refund");
+  EXPECT_EQ(moves[0].Find("invoice_origin")->as_text(), "PAR-01/0001");
+
+  CallResult cancelled =
+      Invoke("cancel_credit_note", R"({"move_id": )" + std::to_string(move_id) + "}");
+  ASSERT_TRUE(cancelled.ok) << cancelled.message;
+  EXPECT_EQ(Text(cancelled, "state"), "cancel");
+  CallResult twice =
+      Invoke("cancel_credit_note", R"({"move_id": )" + std::to_string(move_id) + "}");
+  ASSERT_TRUE(twice.ok) << twice.message;
+  EXPECT_EQ(Text(twice, "state"), "cancel");
+}
+
+TEST_P(OdooConnectorTest, CreditNoteControlAmountMismatchPostsNothing) {
+  std::string input = kCreditNote;
+  input.replace(input.find("52.41"), 5, "52.42");
+  CallResult r = Invoke("create_credit_note", input, "return-2");
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.error_kind, "rejected");
+  EXPECT_NE(r.message.find("52.41"), std::string::npos) << r.message;
+  EXPECT_TRUE(env->Records("account.move", R"([["x_rf_key", "=", "return-2"]])").empty());
+}
+
+TEST_P(OdooConnectorTest, CreditNoteUnknownCustomerOrSkuIsNotFound) {
+  std::string input = kCreditNote;
+  input.replace(input.find("CUST-0003"), 9, "CUST-9999");
+  CallResult r = Invoke("create_credit_note", input);
+  EXPECT_EQ(r.error_kind, "not_found") << r.message;
+  input = kCreditNote;
+  input.replace(input.find("SKU-0003"), 8, "SKU-9999");
+  r = Invoke("create_credit_note", input);
+  EXPECT_EQ(r.error_kind, "not_found") << r.message;
+  EXPECT_NE(r.message.find("SKU-9999"), std::string::npos);
+}
+
+TEST_P(OdooConnectorTest, RetriedCreateAfterLostResponseMakesOneCreditNote) {
+  // The answer to the create is lost after Odoo committed it.
+  env->Admin("POST", "/__admin/faults", R"({"drop_next_commits": 1})");
+  CallResult lost = Invoke("create_credit_note", kCreditNote, "return-3");
+  ASSERT_FALSE(lost.ok);
+  EXPECT_EQ(lost.error_kind, "unavailable") << lost.message;
+  CallResult retried = Invoke("create_credit_note", kCreditNote, "return-3");
+  ASSERT_TRUE(retried.ok) << retried.message;
+  EXPECT_EQ(Text(retried, "state"), "posted");
+  List moves = env->Records("account.move", R"([["x_rf_key", "=", "return-3"]])");
+  ASSERT_EQ(moves.size(), 1u);
+  EXPECT_EQ(moves[0].Find("id")->as_number().ToInt64(), Int(retried, "move_id"));
+  EXPECT_EQ(moves[0].Find("state")->as_text(), "posted");
+}
+
+TEST_P(OdooConnectorTest, EveryAnswerLostUntilTheSystemRecovers) {
+  // Every answer to a call that changed something is lost: the create, then the post.
+  env->Admin("POST", "/__admin/faults", R"({"drop_response_after_commit_rate": 1.0})");
+  for (int i = 0; i < 2; ++i) {
+    CallResult r = Invoke("create_credit_note", kCreditNote, "return-4");
+    EXPECT_EQ(r.error_kind, "unavailable") << r.message;
+  }
+  // The third attempt only reads: it finds the posted credit note and reports it.
+  CallResult r = Invoke("create_credit_note", kCreditNote, "return-4");
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(env->Records("account.move", R"([["x_rf_key", "=", "return-4"]])").size(), 1u);
+  EXPECT_EQ(Text(r, "state"), "posted");
+  env->Admin("POST", "/__admin/faults", R"({"drop_response_after_commit_rate": 0.0})");
+}
+
+TEST_P(OdooConnectorTest, TransferThroughTransitAndReturn) {
+  Decimal par0 = Quantity("PAR-01", "SKU-0005");
+  Decimal lon0 = Quantity("LON-01", "SKU-0005");
+  CallResult out = Invoke("create_picking", R"({"picking_type": "outgoing",
+      "from_location": "PAR-01", "to_location": "transit", "origin": "TR-1",
+      "lines": [{"sku": "SKU-0005", "qty": 3}]})", "out-1");
+  ASSERT_TRUE(out.ok) << out.message;
+  EXPECT_EQ(Text(out, "state"), "assigned");
+  std::int64_t out_id = Int(out, "picking_id");
+  CallResult out_again = Invoke("create_picking", R"({"picking_type": "outgoing",
+      "from_location": "PAR-01", "to_location": "transit", "origin": "TR-1",
+      "lines": [{"sku": "SKU-0005", "qty": 3}]})", "out-1");
+  ASSERT_TRUE(out_again.ok) << out_again.message;
+  EXPECT_EQ(Int(out_again, "picking_id"), out_id);
+
+  CallResult in = Invoke("create_picking", R"({"picking_type": "incoming",
+      "from_location": "transit", "to_location": "LON-01", "origin": "TR-1",
+      "lines": [{"sku": "SKU-0005", "qty": 3}]})", "in-1");
+  ASSERT_TRUE(in.ok) << in.message;
+  std::int64_t in_id = Int(in, "picking_id");
+
+  CallResult shipped = Invoke("validate_picking", R"({"picking_id": )" + std::to_string(out_id) +
+                                                      "}");
+  ASSERT_TRUE(shipped.ok) << shipped.message;
+  EXPECT_EQ(Text(shipped, "state"), "done");
+  EXPECT_EQ(Quantity("PAR-01", "SKU-0005"), par0 - Decimal(3));
+  // Validating again (a retry) keeps the picking done.
+  EXPECT_TRUE(Invoke("validate_picking", R"({"picking_id": )" + std::to_string(out_id) + "}").ok);
+
+  // Two of three units arrive.
+  CallResult received = Invoke("validate_picking", R"({"picking_id": )" + std::to_string(in_id) +
+                                                       R"(, "lines": [{"sku": "SKU-0005", "qty": 2}]})");
+  ASSERT_TRUE(received.ok) << received.message;
+  EXPECT_EQ(Text(received, "state"), "done");
+  EXPECT_EQ(Quantity("LON-01", "SKU-0005"), lon0 + Decimal(2));
+
+  // The outgoing picking is reversed with the return wizard.
+  CallResult returned = Invoke("return_picking", R"({"picking_id": )" + std::to_string(out_id) +
+                                                     "}", "ret-1");
+  ASSERT_TRUE(returned.ok) << returned.message;
+  EXPECT_EQ(Text(returned, "state"), "done");
+  EXPECT_EQ(Quantity("PAR-01", "SKU-0005"), par0);
+  CallResult returned_again = Invoke("return_picking", R"({"picking_id": )" +
+                                                           std::to_string(out_id) + "}", "ret-1");
+  ASSERT_TRUE(returned_again.ok) << returned_again.message;
+  EXPECT_EQ(Int(returned_again, "return_picking_id"), Int(returned, "return_picking_id"));
+  EXPECT_EQ(env->Records("stock.picking", "[[\"return_id\", \"=\", " + std::to_string(out_id) +
+                                              "]]").size(),
+            1u);
+}
+
+TEST_P(OdooConnectorTest, CancelPickingAndRefusalOfADonePicking) {
+  CallResult p = Invoke("create_picking", R"({"picking_type": "outgoing",
+      "from_location": "NYC-01", "to_location": "TRANSIT", "origin": "TR-2",
+      "lines": [{"sku": "SKU-0008", "qty": 1}]})");
+  ASSERT_TRUE(p.ok) << p.message;
+  std::string id = std::to_string(Int(p, "picking_id"));
+  CallResult cancelled = Invoke("cancel_picking", R"({"picking_id": )" + id + "}");
+  ASSERT_TRUE(cancelled.ok) << cancelled.message;
+  EXPECT_EQ(Text(cancelled, "state"), "cancel");
+  CallResult validated = Invoke("validate_picking", R"({"picking_id": )" + id + "}");
+  EXPECT_EQ(validated.error_kind, "rejected");
+
+  CallResult q = Invoke("create_picking", R"({"picking_type": "outgoing",
+      "from_location": "NYC-01", "to_location": "TRANSIT", "origin": "TR-3",
+      "lines": [{"sku": "SKU-0008", "qty": 1}]})");
+  ASSERT_TRUE(q.ok) << q.message;
+  std::string done_id = std::to_string(Int(q, "picking_id"));
+  ASSERT_TRUE(Invoke("validate_picking", R"({"picking_id": )" + done_id + "}").ok);
+  CallResult refused = Invoke("cancel_picking", R"({"picking_id": )" + done_id + "}");
+  ASSERT_FALSE(refused.ok);
+  EXPECT_EQ(refused.error_kind, "rejected");
+  EXPECT_NE(refused.message.find("Done"), std::string::npos) << refused.message;
+}
+
+TEST_P(OdooConnectorTest, ClickAndCollectOrder) {
+  CallResult r = Invoke("confirm_sale_order", R"({"order_ref": "CC-0001"})");
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(Text(r, "state"), "sale");
+  EXPECT_GT(Int(r, "order_id"), 0);
+  std::int64_t picking = Int(r, "picking_id");
+  ASSERT_GT(picking, 0);
+  CallResult again = Invoke("confirm_sale_order", R"({"order_ref": "CC-0001"})");
+  ASSERT_TRUE(again.ok) << again.message;
+  EXPECT_EQ(Int(again, "picking_id"), picking);
+  CallResult delivered = Invoke("validate_picking", R"({"picking_id": )" +
+                                                        std::to_string(picking) + "}");
+  ASSERT_TRUE(delivered.ok) << delivered.message;
+  EXPECT_EQ(Text(delivered, "state"), "done");
+
+  ASSERT_TRUE(Invoke("confirm_sale_order", R"({"order_ref": "CC-0002"})").ok);
+  CallResult cancelled = Invoke("cancel_sale_order", R"({"order_ref": "CC-0002"})");
+  ASSERT_TRUE(cancelled.ok) << cancelled.message;
+  EXPECT_EQ(Text(cancelled, "state"), "cancel");
+  EXPECT_EQ(Invoke("confirm_sale_order", R"({"order_ref": "CC-9999"})").error_kind, "not_found");
+}
+
+TEST_P(OdooConnectorTest, ReadQuantsOfAStore) {
+  CallResult r = Invoke("read_quants", R"({"location": "PAR-01"})");
+  ASSERT_TRUE(r.ok) << r.message;
+  const List& items = r.output.Find("items")->as_list();
+  ASSERT_EQ(items.size(), 200u);
+  EXPECT_EQ(items[0].Find("sku")->as_text(), "SKU-0001");
+  EXPECT_TRUE(items[0].Find("quantity")->is_number());
+  EXPECT_TRUE(items[0].Find("reserved_quantity")->is_number());
+  EXPECT_EQ(Invoke("read_quants", R"({"location": "MARS-01"})").error_kind, "not_found");
+}
+
+TEST_P(OdooConnectorTest, GenericOperations) {
+  CallResult found = Invoke("search_read", R"({"model": "res.partner",
+      "domain": [["ref", "=", "CUST-0001"]], "fields": ["name", "email"]})");
+  ASSERT_TRUE(found.ok) << found.message;
+  ASSERT_EQ(found.output.Find("records")->as_list().size(), 1u);
+  CallResult created = Invoke("create", R"({"model": "res.partner",
+      "values": {"name": "Generic", "ref": "GEN-1"}})");
+  ASSERT_TRUE(created.ok) << created.message;
+  std::string id = std::to_string(Int(created, "id"));
+  CallResult written = Invoke("write", R"({"model": "res.partner", "ids": [)" + id +
+                                           R"(], "values": {"email": "g@example.com"}})");
+  ASSERT_TRUE(written.ok) << written.message;
+  CallResult read = Invoke("read", R"({"model": "res.partner", "ids": [)" + id +
+                                       R"(], "fields": ["email"]})");
+  ASSERT_TRUE(read.ok) << read.message;
+  EXPECT_EQ(read.output.Find("records")->as_list()[0].Find("email")->as_text(), "g@example.com");
+  CallResult called = Invoke("call", R"({"model": "sale.order", "method": "action_confirm",
+      "ids": [5]})");
+  ASSERT_TRUE(called.ok) << called.message;
+  // Idempotent generic create on a reference model.
+  CallResult so1 = Invoke("create", R"({"model": "sale.order", "values": {"partner_id": 2}})",
+                          "gen-so");
+  CallResult so2 = Invoke("create", R"({"model": "sale.order", "values": {"partner_id": 2}})",
+                          "gen-so");
+  ASSERT_TRUE(so1.ok && so2.ok) << so1.message << so2.message;
+  EXPECT_EQ(Int(so1, "id"), Int(so2, "id"));
+}
+
+TEST_P(OdooConnectorTest, ErrorMapping) {
+  auto bad = Make("wrong-key");
+  CallResult denied = Invoke("read_quants", R"({"location": "PAR-01"})", "", bad.get());
+  EXPECT_EQ(denied.error_kind, "rejected") << denied.message;
+  EXPECT_EQ(denied.message.find("wrong-key"), std::string::npos) << denied.message;
+  bad->Shutdown();
+
+  CallResult missing = Invoke("cancel_credit_note", R"({"move_id": 987654})");
+  EXPECT_EQ(missing.error_kind, "not_found") << missing.message;
+
+  CallResult invalid = Invoke("call", R"({"model": "sale.order", "method": "action_confirm",
+      "ids": [7]})");
+  ASSERT_TRUE(invalid.ok) << invalid.message;
+  CallResult twice = Invoke("call", R"({"model": "sale.order", "method": "action_confirm",
+      "ids": [7]})");
+  EXPECT_EQ(twice.error_kind, "rejected");
+  EXPECT_NE(twice.message.find("not in a state requiring confirmation"), std::string::npos)
+      << twice.message;
+
+  CallResult private_method = Invoke("call", R"({"model": "res.partner", "method": "_secret",
+      "ids": [1]})");
+  EXPECT_EQ(private_method.error_kind, "rejected") << private_method.message;
+  EXPECT_EQ(Invoke("create_picking", R"({"picking_type": "sideways"})").error_kind, "rejected");
+}
+
+TEST_P(OdooConnectorTest, DownMalformedAndDeadline) {
+  env->Admin("POST", "/__admin/faults",
+             R"({"down_until": )" + std::to_string(std::time(nullptr) + 3600) + "}");
+  CallResult down = Invoke("read_quants", R"({"location": "PAR-01"})");
+  EXPECT_EQ(down.error_kind, "unavailable") << down.message;
+  env->Admin("POST", "/__admin/faults", R"({"down_until": 0, "malformed_rate": 1.0})");
+  CallResult malformed = Invoke("read_quants", R"({"location": "PAR-01"})");
+  EXPECT_EQ(malformed.error_kind, "unavailable") << malformed.message;
+  env->Admin("POST", "/__admin/faults", R"({"malformed_rate": 0.0, "latency_ms": 1500})");
+  CallResult slow = Invoke("read_quants", R"({"location": "PAR-01"})", "", nullptr, 300);
+  EXPECT_EQ(slow.error_kind, "timeout") << slow.message;
+  env->Admin("POST", "/__admin/faults", R"({"latency_ms": 0})");
+
+  // Nothing listening at all.
+  auto nowhere = Make(kApiKey, "http://127.0.0.1:1");
+  CallResult refused = Invoke("read_quants", R"({"location": "PAR-01"})", "", nowhere.get());
+  EXPECT_EQ(refused.error_kind, "unavailable") << refused.message;
+  nowhere->Shutdown();
+}
+
+TEST_P(OdooConnectorTest, SettingsAreValidated) {
+  InstanceConfig config;
+  config.name = "odoo";
+  config.type = "odoo";
+  config.settings = {{"url", env->sim.url()}, {"api_key", "k"}, {"protocol", "soap"}};
+  EXPECT_FALSE(MakeOdooConnector(config, env->io).ok());
+  config.settings = {{"url", env->sim.url()}, {"api_key", {{"env", "RF_ODOO_TEST_UNSET_VAR"}}},
+                     {"db", "retail"}, {"login", "integration"}};
+  EXPECT_FALSE(MakeOdooConnector(config, env->io).ok());
+  config.settings = {{"url", env->sim.url()}, {"api_key", "k"}, {"surprise", 1}};
+  EXPECT_FALSE(MakeOdooConnector(config, env->io).ok());
+}
+
+}  // namespace
+}  // namespace rf::connectors
