@@ -240,12 +240,18 @@ int main(int argc, char** argv) {
   serve->add_option("--config", config_file, "Configuration file (JSON with comments); default: embedded")
       ->check(CLI::ExistingFile);
   serve->add_flag("--print-default-config", print_default, "Print the embedded default configuration and exit");
+  server::ServeOverrides overrides;
+  serve->add_option("--listen", overrides.listen, "host:port to listen on (port 0: any free port), over the config");
+  serve->add_option("--data-dir", overrides.data_dir, "Data directory, over the config");
+  serve->add_option("--workflows", overrides.workflow_dirs, "Workflow folder(s), over the config");
+  serve->add_flag("--adjustable-clock", overrides.adjustable_clock,
+                  "Demos and tests only: allow POST /v1/admin/clock to move time forward");
   serve->callback([&] {
     if (print_default) {
       std::cout << server::EmbeddedDefaultConfig();
       return;
     }
-    rc = server::ServeMain(config_file, ExeDir(argv[0]));
+    rc = server::ServeMain(config_file, ExeDir(argv[0]), overrides);
   });
 
   auto* token = app.add_subcommand("token", "Bearer token utilities");

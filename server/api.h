@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/time_text.h"
 #include "engine/engine.h"
 #include "server/auth.h"
 #include "server/metrics.h"
@@ -54,6 +55,9 @@ struct ApiDeps {
   WebhookIngress* webhooks = nullptr;
   std::function<bool()> ready;                  // recovery finished, not shutting down
   std::function<nlohmann::json()> connectors;  // states for GET /v1/connectors
+  // Moves the clock forward (POST /v1/admin/clock); null when the clock is not adjustable.
+  std::function<Time(Duration)> advance_clock;
+  std::function<Time()> now;
   Limits limits;
 };
 

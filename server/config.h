@@ -1,8 +1,9 @@
 // The service's configuration: one JSON document (comments allowed), documented in
 // docs/service.md. Without --config the service runs on EmbeddedDefaultConfig().
 //
-// Secrets (webhook secrets, connector keys) may be written as {"env": "NAME"} instead of a
-// literal; they are read from the environment when the configuration is loaded. Tokens are never
+// Secrets (webhook secrets, connector keys) and other connector settings may be written as
+// {"env": "NAME"} or {"env": "NAME", "default": "value"} instead of a literal; they are read from
+// the environment when the configuration is loaded. Tokens are never
 // written in clear: the config holds their SHA-256 (`retailflow token hash` prints it).
 #pragma once
 
@@ -68,7 +69,10 @@ struct ServiceConfig {
   std::map<std::string, WebhookSource> webhooks;
   Limits limits;
   bool sync_commits = true;
-  bool hold_failed_steps = true;  // a failed step waits for an operator (retry/skip/cancel)
+  bool hold_failed_steps = true;
+  // Demos and end-to-end tests only: POST /v1/admin/clock {"advance": "4h"} moves the service's
+  // clock forward (timers, deadlines and schedules fire as if that time had passed).
+  bool adjustable_clock = false;  // a failed step waits for an operator (retry/skip/cancel)
   std::chrono::milliseconds tick_interval{100};
   int http_threads = 2;
   std::string log_level = "info";

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "server/config.h"
@@ -40,7 +41,15 @@ class Service {
   std::unique_ptr<Impl> impl_;
 };
 
-// Entry point of `retailflow serve [--config FILE]`.
-int ServeMain(const std::string& config_file, const std::string& exe_dir);
+// Command-line settings that win over the configuration (empty = keep).
+struct ServeOverrides {
+  std::string listen;    // "host:port"; port 0 = any free port (the banner says which)
+  std::string data_dir;
+  std::vector<std::string> workflow_dirs;
+  bool adjustable_clock = false;
+};
+
+// Entry point of `retailflow serve [--config FILE] [--listen H:P] [--data-dir D] [--workflows D]`.
+int ServeMain(const std::string& config_file, const std::string& exe_dir, const ServeOverrides& overrides = {});
 
 }  // namespace rf::server

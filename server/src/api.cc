@@ -555,6 +555,24 @@ void Api::DeclareRoutes() {
              c.respond(Json(200, json{{"items", items}}.dump()));
            }});
 
+  Declare({"POST", "/v1/admin/clock", kAdmin,
+           "Demos and tests only (config adjustable_clock): {\"advance\": \"4h\"} moves the clock forward.",
+           "ClockRequest", "ClockResult", [](Api& a, Context& c) {
+             auto body = BodyRecord(c, false);
+             if (!body) return;
+             if (!a.d_.advance_clock)
+               return c.respond(ErrorResponse(409, "clock_fixed", "the clock is not adjustable (config adjustable_clock)"));
+             std::optional<Duration> by;
+             if (const Value* v = body->Find("advance")) {
+               if (v->is_text()) by = ParseDuration(v->as_text());
+               else if (v->is_duration()) by = v->as_duration();
+             }
+             if (!by || by->ms <= 0)
+               return c.respond(ErrorResponse(400, "invalid_request", "advance must be a positive duration such as \"4h\""));
+             Time now = a.d_.advance_clock(*by);
+             c.respond(Json(200, json{{"now", FormatTime(now)}}.dump()));
+           }});
+
   Declare({"GET", "/v1/tokens", kAdmin, "Token names and roles (never the tokens).", "", "TokenList",
            [](Api& a, Context& c) {
              json items = json::array();
@@ -698,6 +716,8 @@ std::string Api::OpenApiJson() const {
       {"TokenCreated", obj({{"name", str}, {"roles", {{"type", "array"}, {"items", str}}}, {"token", str}})},
       {"WebhookBody", obj({{"type", str}, {"timestamp", str}, {"data", any_obj}}, {"type"})},
       {"WebhookResult", obj({{"status", str}})},
+      {"ClockRequest", obj({{"advance", str}}, {"advance"})},
+      {"ClockResult", obj({{"now", str}})},
   };
   json doc{{"openapi", "3.0.3"},
            {"info", {{"title", "retailflow"}, {"version", "0.1.0"},

@@ -18,14 +18,15 @@ Result<std::string> ResolveSecret(const json& j, const std::string& what) {
   if (j.is_object() && j.contains("env") && j["env"].is_string()) {
     std::string name = j["env"].get<std::string>();
     const char* v = std::getenv(name.c_str());
-    if (!v || !*v) return Status::InvalidArgument(what + ": environment variable " + name + " is not set");
-    return std::string(v);
+    if (v && *v) return std::string(v);
+    if (j.contains("default") && j["default"].is_string()) return j["default"].get<std::string>();
+    return Status::InvalidArgument(what + ": environment variable " + name + " is not set");
   }
   return Status::InvalidArgument(what + ": expected a string or {\"env\": \"NAME\"}");
 }
 
 Result<json> ResolveSecrets(const json& j, const std::string& what) {
-  if (j.is_object() && j.size() == 1 && j.contains("env")) {
+  if (j.is_object() && j.contains("env") && (j.size() == 1 || (j.size() == 2 && j.contains("default")))) {
     auto s = ResolveSecret(j, what);
     if (!s.ok()) return s.status();
     return json(*s);
@@ -84,7 +85,7 @@ const std::set<std::string>& KnownKeys() {
   static const std::set<std::string> k{"listen",     "tls",       "data_dir",  "workflow_dirs",
                                        "plugin_dirs", "connectors", "owners",   "tokens",
                                        "webhooks",   "limits",    "durability", "hold_failed_steps",
-                                       "tick_interval", "http_threads", "log"};
+                                       "tick_interval", "http_threads", "log", "adjustable_clock"};
   return k;
 }
 
@@ -233,6 +234,7 @@ Result<ServiceConfig> ParseConfigImpl(std::string_view text, const fs::path& bas
     c.sync_commits = d == "fsync";
   }
   if (j.contains("hold_failed_steps")) c.hold_failed_steps = j["hold_failed_steps"].get<bool>();
+  if (j.contains("adjustable_clock")) c.adjustable_clock = j["adjustable_clock"].get<bool>();
   if (j.contains("tick_interval")) {
     auto m = Millis(j["tick_interval"], "tick_interval");
     if (!m.ok()) return m.status();

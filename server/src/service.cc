@@ -94,6 +94,7 @@ class Service::Impl {
       co.plugin_dirs.push_back(config_.Resolve(s));
     }
     co.base_dir = config_.base_dir;
+    co.wall_now = [this] { return clock_.Now(); };
     co.on_call = [this](const engine::Invocation& inv, const engine::CallResult& r, std::chrono::nanoseconds el) {
       metrics_.Observe("retailflow_step_seconds", {{"connector", inv.connector}, {"operation", inv.operation}},
                        std::chrono::duration<double>(el).count());
@@ -175,6 +176,14 @@ class Service::Impl {
     deps.ready = [this] { return ready_.load(); };
     deps.connectors = [this] { return ConnectorsJson(); };
     deps.limits = config_.limits;
+    if (config_.adjustable_clock) {
+      deps.advance_clock = [this](Duration d) {
+        clock_.Advance(d);
+        log::Warn("clock advanced", {{"by_ms", d.ms}, {"offset_ms", clock_.offset().ms}});
+        if (engine_) engine_->Tick();
+        return clock_.Now();
+      };
+    }
     api_ = std::make_unique<Api>(std::move(deps));
 
     HttpServerOptions ho;
@@ -326,7 +335,7 @@ class Service::Impl {
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
-  engine::SystemClock clock_;
+  engine::AdjustableClock clock_;  // the system clock unless adjustable_clock is configured
   Metrics metrics_;
   std::unique_ptr<state::StateStore> store_;
   std::unique_ptr<connectors::ConnectorSet> connectors_;
@@ -366,12 +375,12 @@ int Service::Run() {
     return 1;
   }
   std::string scheme = impl_->config_.tls_cert.empty() ? "http" : "https";
-  std::cerr << "retailflow serving on " << scheme << "://" << impl_->config_.listen_host << ":" << port() << "\n";
+  std::cerr << "retailflow serving on " << scheme << "://" << impl_->config_.listen_host << ":" << port() << std::endl;
   if (!new_admin_token().empty())
     std::cerr << "\n  First start: admin token (shown once, stored hashed):\n    " << new_admin_token() << "\n\n";
   for (const auto& [source, secret] : new_webhook_secrets())
     std::cerr << "  First start: webhook secret for source `" << source << "` (kept in the data dir):\n    "
-              << secret << "\n";
+              << secret << std::endl;
 
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM, SIGHUP);
@@ -393,12 +402,28 @@ int Service::Run() {
   return 0;
 }
 
-int ServeMain(const std::string& config_file, const std::string& exe_dir) {
+int ServeMain(const std::string& config_file, const std::string& exe_dir, const ServeOverrides& overrides) {
   Result<ServiceConfig> config = config_file.empty() ? ParseConfig(EmbeddedDefaultConfig(), fs::current_path())
                                                      : LoadConfigFile(config_file);
   if (!config.ok()) {
     std::cerr << "retailflow serve: " << config.status().message() << "\n";
     return 2;
+  }
+  if (!overrides.listen.empty()) {
+    size_t colon = overrides.listen.rfind(':');
+    int port = colon == std::string::npos ? -1 : std::atoi(overrides.listen.c_str() + colon + 1);
+    if (port < 0 || port > 65535) {
+      std::cerr << "retailflow serve: --listen expects host:port, got " << overrides.listen << "\n";
+      return 2;
+    }
+    config->listen_host = overrides.listen.substr(0, colon);
+    config->listen_port = static_cast<std::uint16_t>(port);
+  }
+  if (overrides.adjustable_clock) config->adjustable_clock = true;
+  if (!overrides.data_dir.empty()) config->data_dir = fs::absolute(overrides.data_dir);
+  if (!overrides.workflow_dirs.empty()) {
+    config->workflow_dirs.clear();
+    for (const auto& d : overrides.workflow_dirs) config->workflow_dirs.push_back(fs::absolute(d));
   }
   Service service(std::move(*config), exe_dir);
   return service.Run();

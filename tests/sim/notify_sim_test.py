@@ -164,7 +164,8 @@ class NotifyConfigTest(unittest.TestCase):
             body = {"type": conf["event_type"], "timestamp": "2026-11-27T10:00:00Z",
                     "data": {"to": "stock-control", "template": "stock_exceptions", "data": {}}}
             self.assertEqual(post(base, body, "c1", secret=conf["secret"])[0], 200)
-            self.assertTrue(conf["url"].endswith("/v1/messages"))
+            url = conf["url"]["default"] if isinstance(conf["url"], dict) else conf["url"]
+            self.assertTrue(url.endswith("/v1/messages"))
         finally:
             stop(p)
 

@@ -1,0 +1,257 @@
+"""End-to-end harness: the real simulators (examples/sim) and the real `retailflow serve` binary on
+its embedded default configuration, wired together on free ports, plus small HTTP helpers.
+
+    with Stack() as s:
+        s.api("POST", "/v1/workflows/click_and_collect/instances", {...}, token=s.operator)
+        s.wait_status(instance_id, "completed")
+        s.sim_state("odoo", model="account.move")
+
+Python 3 standard library only. The service binary is RF_CLI (env) or build/cli/retailflow.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CLI = os.environ.get("RF_CLI", os.path.join(ROOT, "build", "cli", "retailflow"))
+
+ADMIN_TOKEN = "rf_e2e_admin_token_0123456789abcdef"
+POS_SECRET = "whsec_ZTJlLXBvcy13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5"
+ROLES = {
+    "operator": ["operator"],
+    "viewer": ["viewer"],
+    "store_manager": ["approver:store_manager"],
+    "regional_manager": ["approver:regional_manager"],
+    "stock_controller": ["approver:stock_controller"],
+    "back_office": ["approver:back_office"],
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, headers=None, timeout=30):
+    """(status, parsed JSON or text, headers). Never raises for HTTP statuses."""
+    data = None
+    hdrs = dict(headers or {})
+    if body is not None:
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        if isinstance(data, str):
+            data = data.encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw, status, rh = r.read(), r.status, dict(r.headers)
+    except urllib.error.HTTPError as e:
+        raw, status, rh = e.read(), e.code, dict(e.headers)
+    try:
+        return status, json.loads(raw), rh
+    except ValueError:
+        return status, raw.decode(errors="replace"), rh
+
+
+class Stack:
+    """Simulators + service. `keep` leaves the temp dir for post-mortems."""
+
+    def __init__(self, seed=1, keep=False, log=sys.stderr):
+        self.seed = seed
+        self.keep = keep
+        self.log = log
+        self.dir = tempfile.mkdtemp(prefix="rf_e2e_")
+        self.sims = None
+        self.service = None
+        self.ports = {}
+        self.tokens = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        ports_file = os.path.join(self.dir, "ports.json")
+        self.sims = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "examples", "sim", "run_all.py"), "--any-port",
+             "--ports-file", ports_file, "--state-dir", os.path.join(self.dir, "sim"),
+             "--webhook-url", self.url + "/v1/webhooks/pos", "--pos-webhook-secret", POS_SECRET,
+             "--seed", str(self.seed)],
+            stdout=open(os.path.join(self.dir, "sims.log"), "w"), stderr=subprocess.STDOUT,
+            start_new_session=True)
+        deadline = time.time() + 60
+        while not os.path.exists(ports_file):
+            if self.sims.poll() is not None or time.time() > deadline:
+                raise RuntimeError("simulators did not start:\n" + self.read("sims.log"))
+            time.sleep(0.05)
+        time.sleep(0.05)
+        with open(ports_file) as f:
+            self.ports = json.load(f)
+        self.start_service()
+        for name, roles in ROLES.items():
+            st, body, _ = self.api("POST", "/v1/tokens", {"name": "e2e-" + name, "roles": roles},
+                                   token=ADMIN_TOKEN)
+            if st == 201:
+                self.tokens[name] = body["token"]
+        self.tokens["admin"] = ADMIN_TOKEN
+
+    def env(self):
+        e = dict(os.environ)
+        e.update({
+            "RETAILFLOW_ADMIN_TOKEN": ADMIN_TOKEN,
+            "RETAILFLOW_POS_WEBHOOK_SECRET": POS_SECRET,
+            "RF_ODOO_URL": "http://127.0.0.1:%d" % self.ports["odoo"],
+            "RF_POS_URL": "http://127.0.0.1:%d" % self.ports["pos"],
+            "RF_INVENTORY_URL": "http://127.0.0.1:%d" % self.ports["inventory"],
+            "RF_NOTIFY_URL": "http://127.0.0.1:%d/v1/messages" % self.ports["notify"],
+        })
+        return e
+
+    def start_service(self):
+        """Starts (or restarts) `retailflow serve` on the same port and data dir."""
+        self.service = subprocess.Popen(
+            [CLI, "serve", "--listen", "127.0.0.1:%d" % self.port,
+             "--data-dir", os.path.join(self.dir, "data"),
+             "--workflows", os.path.join(ROOT, "workflows"), "--adjustable-clock"],
+            cwd=ROOT, env=self.env(),
+            stdout=open(os.path.join(self.dir, "service.log"), "a"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while True:
+            if self.service.poll() is not None:
+                raise RuntimeError("service exited:\n" + self.read("service.log")[-4000:])
+            try:
+                if http("GET", self.url + "/readyz", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError("service not ready:\n" + self.read("service.log")[-4000:])
+            time.sleep(0.05)
+
+    def kill_service(self):
+        """kill -9: no shutdown, no flush beyond what was committed."""
+        self.service.send_signal(signal.SIGKILL)
+        self.service.wait()
+
+    def stop_service(self):
+        if self.service and self.service.poll() is None:
+            self.service.send_signal(signal.SIGTERM)
+            try:
+                self.service.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.service.kill()
+                self.service.wait()
+        return self.service.returncode if self.service else None
+
+    def stop(self):
+        self.stop_service()
+        if self.sims and self.sims.poll() is None:
+            os.killpg(self.sims.pid, signal.SIGTERM)
+            try:
+                self.sims.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.sims.pid, signal.SIGKILL)
+        if not self.keep:
+            import shutil
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def read(self, name):
+        try:
+            with open(os.path.join(self.dir, name)) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    # ------------------------------------------------------------------ service API
+
+    def api(self, method, path, body=None, token=None, role="operator"):
+        tok = token or self.tokens.get(role, ADMIN_TOKEN)
+        return http(method, self.url + path, body, {"Authorization": "Bearer " + tok})
+
+    def start_instance(self, workflow, input, business_key):
+        st, body, _ = self.api("POST", "/v1/workflows/%s/instances" % workflow,
+                               {"input": input, "business_key": business_key})
+        if st not in (200, 201):
+            raise AssertionError("start %s: %s %s" % (workflow, st, body))
+        return body["id"]
+
+    def instance(self, iid):
+        return self.api("GET", "/v1/instances/" + iid, role="viewer")[1]
+
+    def wait_status(self, iid, statuses, timeout=60):
+        """Waits until the instance's status is one of `statuses` (str or list); returns it."""
+        if isinstance(statuses, str):
+            statuses = [statuses]
+        deadline = time.time() + timeout
+        inst = None
+        while time.time() < deadline:
+            inst = self.instance(iid)
+            if isinstance(inst, dict) and inst.get("status") in statuses:
+                return inst
+            time.sleep(0.05)
+        raise AssertionError("instance %s never reached %s; last: %s" % (iid, statuses, json.dumps(inst)[:3000]))
+
+    def wait_task(self, iid, role, timeout=60):
+        """The open task of instance `iid` for `role` (an approver role name)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            st, body, _ = self.api("GET", "/v1/tasks?role=" + role, role=role)
+            for t in (body.get("items", []) if isinstance(body, dict) else []):
+                if t.get("instance") == iid:
+                    return t
+            time.sleep(0.05)
+        raise AssertionError("no open %s task for %s; instance: %s" % (role, iid, json.dumps(self.instance(iid))[:3000]))
+
+    def decide(self, task, decision, role, comment=""):
+        st, body, _ = self.api("POST", "/v1/tasks/%s/complete" % task["id"],
+                               {"decision": decision, "comment": comment}, role=role)
+        if st != 202:
+            raise AssertionError("decide %s: %s %s" % (task["id"], st, body))
+
+    def event(self, name, key, data=None):
+        st, body, _ = self.api("POST", "/v1/events/" + name, {"key": key, "data": data or {}})
+        if st != 202:
+            raise AssertionError("event %s: %s %s" % (name, st, body))
+        return body
+
+    def advance(self, duration):
+        """Moves the service's clock forward (e.g. "4h"): timers, deadlines and schedules fire."""
+        st, body, _ = self.api("POST", "/v1/admin/clock", {"advance": duration}, token=ADMIN_TOKEN)
+        if st != 200:
+            raise AssertionError("advance clock: %s %s" % (st, body))
+        return body["now"]
+
+    def history(self, iid):
+        return self.api("GET", "/v1/instances/%s/history" % iid, role="viewer")[1]["items"]
+
+    # ------------------------------------------------------------------ simulators
+
+    def sim_url(self, name):
+        return "http://127.0.0.1:%d" % self.ports[name]
+
+    def sim(self, name, method, path, body=None, headers=None):
+        return http(method, self.sim_url(name) + path, body, headers)
+
+    def sim_state(self, name, **query):
+        qs = "&".join("%s=%s" % kv for kv in query.items())
+        st, body, _ = self.sim(name, "GET", "/__admin/state" + ("?" + qs if qs else ""))
+        return body
+
+    def sim_faults(self, name, **faults):
+        return self.sim(name, "POST", "/__admin/faults", faults)
