@@ -7,7 +7,6 @@ transfers through transit, per location. See README.md ("Inventory platform simu
 
 import json
 import os
-import random
 import sys
 import threading
 import time
@@ -27,18 +26,11 @@ class InventoryApp(App):
 
     # ------------------------------------------------------------------ state
     def reset_state(self):
-        rng = random.Random(self.args.seed)
+        # The same starting stock as the Odoo simulator's quants for this --seed.
         stock = {}
-        for loc in STORE_LOCATIONS:
-            stock[loc] = {}
-            for s in simlib.SKUS:
-                if loc in simlib.WAREHOUSES:
-                    qty = rng.randint(50, 400)
-                else:
-                    qty = 0 if rng.random() < 0.1 else rng.randint(1, 25)
-                    if s["category"] in ("Watch", "Coat"):
-                        qty = qty // 4
-                stock[loc][s["sku"]] = {"on_hand": qty, "reserved": 0, "quarantine": 0}
+        for loc, qtys in simlib.starting_stock(self.args.seed).items():
+            stock[loc] = {sku: {"on_hand": qty, "reserved": 0, "quarantine": 0}
+                          for sku, qty in qtys.items()}
         stock[simlib.TRANSIT_LOCATION] = {}
         self.stock = stock
         self.reservations = {}

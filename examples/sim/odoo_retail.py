@@ -653,10 +653,12 @@ def _short_code(code: str) -> str:
     return code.split("-")[0]
 
 
-def seed(store: Store, rng_seed: int = 6) -> None:
-    """Fills an empty store with the same believable data set every time."""
+def seed(store: Store, rng_seed: int = 6, stock_seed: int = 1) -> None:
+    """Fills an empty store with the same believable data set every time. The quants are
+    simlib.starting_stock(stock_seed), the inventory simulator's stock for the same --seed."""
     rng = random.Random(rng_seed)
     cat = simlib.catalogue()
+    stock_by_site = simlib.starting_stock(stock_seed)
     c = store.create_one
     c("res.partner", {"name": "Retail Demo Company", "is_company": True, "ref": "COMPANY"})
     for code, sym in [("EUR", "€"), ("GBP", "£"), ("USD", "$")]:
@@ -681,7 +683,7 @@ def seed(store: Store, rng_seed: int = 6) -> None:
         short = _short_code(code)
         wh = c("stock.warehouse", {"name": name, "code": short})
         stock = loc(f"{short}/Stock", "internal", code, wh)
-        internal.append(stock)
+        internal.append((code, stock))
         t_in = c("stock.picking.type", {
             "name": "Receipts", "code": "incoming", "sequence_code": "IN", "warehouse_id": wh,
             "default_location_src_id": transit, "default_location_dest_id": stock})
@@ -704,9 +706,10 @@ def seed(store: Store, rng_seed: int = 6) -> None:
             "list_price": Decimal(sku["price"]) / 100, "type": "consu", "is_storable": True,
             "taxes_id": [[6, 0, [vat]]]})
         products.append(pid)
-        for stock in internal:
+        for code, stock in internal:
+            rng.randint(5, 60)  # the former random quantity: the orders below stay the same
             c("stock.quant", {"product_id": pid, "location_id": stock,
-                              "quantity": Decimal(rng.randint(5, 60))})
+                              "quantity": Decimal(stock_by_site[code][sku["sku"]])})
     partners = []
     for cust in cat["customers"]:
         partners.append(c("res.partner", {

@@ -72,8 +72,10 @@ JSON2_STATUS = {"odoo.exceptions.AccessDenied": 401, "odoo.exceptions.AccessErro
 class Simulator:
     """The database, the users, the faults and the one lock that serialises everything."""
 
-    def __init__(self, db: str, login: str, api_key: str, state_file: Optional[str]):
+    def __init__(self, db: str, login: str, api_key: str, state_file: Optional[str],
+                 stock_seed: int = 1):
         self.db, self.login, self.api_key = db, login, api_key
+        self.stock_seed = stock_seed  # starting quants: simlib.starting_stock(stock_seed)
         self.state_file = state_file
         self.lock = threading.RLock()
         self.faults = dict(DEFAULT_FAULTS)
@@ -83,10 +85,9 @@ class Simulator:
             with open(state_file, encoding="utf-8") as f:
                 self.store.load_json(f.read())
 
-    @staticmethod
-    def _fresh_store() -> Store:
+    def _fresh_store(self) -> Store:
         store = Store(build_models())
-        seed(store)
+        seed(store, stock_seed=self.stock_seed)
         return store
 
     def users(self) -> Dict[int, Tuple[str, str]]:
@@ -453,7 +454,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args(argv)
 
-    sim = Simulator(a.db, a.login, a.api_key, a.state)
+    sim = Simulator(a.db, a.login, a.api_key, a.state, stock_seed=a.seed)
     sim.set_faults({"latency_ms": a.latency_ms, "error_rate": a.error_rate,
                     "error_status": a.error_status, "malformed_rate": a.malformed_rate,
                     "down_until": time.time() + a.down_seconds if a.down_seconds else 0,

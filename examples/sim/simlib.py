@@ -122,6 +122,25 @@ def catalogue():
             "vat_rate_percent": VAT_RATE_PERCENT, "skus": SKUS, "customers": CUSTOMERS}
 
 
+def starting_stock(seed=1):
+    """{location: {sku: units on hand}} at start for a --seed, the same in the inventory platform
+    and in Odoo's quants, so that the two systems agree until something moves: stores 0-25 per
+    SKU (~10% out of stock, a quarter as many watches and coats), the warehouse 50-400."""
+    rng = random.Random(seed)
+    stock = {}
+    for loc in list(STORES) + list(WAREHOUSES):
+        stock[loc] = {}
+        for s in SKUS:
+            if loc in WAREHOUSES:
+                qty = rng.randint(50, 400)
+            else:
+                qty = 0 if rng.random() < 0.1 else rng.randint(1, 25)
+                if s["category"] in ("Watch", "Coat"):
+                    qty = qty // 4
+            stock[loc][s["sku"]] = qty
+    return stock
+
+
 def tax_included(amount_incl):
     """VAT contained in a VAT-inclusive amount (minor units)."""
     return amount_incl - round_half_even_div(amount_incl * 100, 100 + VAT_RATE_PERCENT)

@@ -556,3 +556,28 @@ TEST(ServeBinaryTest, SigtermShutsDownCleanly) {
 
 }  // namespace
 }  // namespace rf::server
+
+namespace rf::server {
+namespace {
+
+// docs/service.md lists every route with its roles: the table cannot drift from the code.
+TEST(ServiceDocsTest, EveryRouteIsDocumentedWithItsRoles) {
+  std::ifstream in(std::string(RF_SOURCE_DIR) + "/docs/service.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string doc = ss.str();
+  ApiDeps deps;
+  Api api(deps);
+  for (const auto& r : api.routes()) {
+    std::string row = "| `" + r.method + " " + r.pattern + "` | ";
+    size_t at = doc.find(row);
+    ASSERT_NE(at, std::string::npos) << "docs/service.md has no row for " << r.method << " " << r.pattern;
+    std::string roles = doc.substr(at + row.size(), doc.find(" |", at + row.size()) - at - row.size());
+    std::string want = r.roles.empty() ? "public" : "";
+    for (size_t i = 0; i < r.roles.size(); ++i) want += (i ? ", " : "") + r.roles[i];
+    EXPECT_EQ(roles, want) << r.method << " " << r.pattern;
+  }
+}
+
+}  // namespace
+}  // namespace rf::server
