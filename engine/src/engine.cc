@@ -1042,6 +1042,31 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       WithInstance(id, [this, k](Instance* in) { TimerFired(in, k); });
     }
     FireSchedules(now);
+    SweepExpiredEvents(now);
+  }
+
+  // Buffered events nobody waited for are deleted once expired, so the buffer does not grow
+  // without bound (a POS that sends pickups for orders never started). At most once a minute.
+  void SweepExpiredEvents(Time now) {
+    if (now.ms < next_event_sweep_.ms) return;
+    next_event_sweep_ = Time{now.ms + 60000};
+    state::WriteBatch batch;
+    size_t n = 0;
+    (void)store_->ScanPrefix("evbuf/", [&](std::string_view k, std::string_view v) {
+      if (pending_buffer_.count(std::string(k)) != 0) return true;
+      Value b = ParseTagged(v);
+      const Value* exp = b.Find("expires_at");
+      if (exp && exp->is_time() && exp->as_time().ms <= now.ms) {
+        batch.Delete(std::string(k));
+        ++n;
+      }
+      return n < 10000;
+    });
+    if (n == 0) return;
+    ++pending_commits_;
+    committer_.Submit(std::move(batch), [weak = weak_from_this()](const Status&) {
+      if (auto self = weak.lock()) self->Post([self] { --self->pending_commits_; });
+    });
   }
 
   void TimerFired(Instance* in, const std::string& key) {
@@ -2010,6 +2035,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
   }
 
   boost::asio::io_context& io_;
+  Time next_event_sweep_{0};
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   state::StateStore* store_;
   const Clock* clock_;

@@ -451,7 +451,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="answer 503 for this many seconds after start")
     ap.add_argument("--malformed-rate", type=float, default=0.0)
     ap.add_argument("--drop-response-after-commit-rate", type=float, default=0.0)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1,
+                    help="seed for the faults and the starting stock (the inventory simulator's)")
     a = ap.parse_args(argv)
 
     sim = Simulator(a.db, a.login, a.api_key, a.state, stock_seed=a.seed)

@@ -79,10 +79,9 @@ def main():
             cmd = [sys.executable, path, "--port", "0" if args.any_port else str(port)]
             if args.state_dir:
                 cmd += ["--state", os.path.join(args.state_dir, name + ".json")]
-            if name != "odoo":
-                cmd += ["--seed", str(args.seed)]
-                if not args.no_tokens:
-                    cmd += extra
+            cmd += ["--seed", str(args.seed)]  # the same starting stock in Odoo and inventory
+            if not args.no_tokens:
+                cmd += extra
             if name == "pos":
                 if args.webhook_url:
                     cmd += ["--webhook-url", args.webhook_url]

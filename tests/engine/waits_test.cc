@@ -182,6 +182,23 @@ TEST(EngineWaits, ExpiredBufferedEventIsNotDelivered) {
   EXPECT_EQ("by Real", h.Outcome(old));
 }
 
+TEST(EngineWaits, ExpiredBufferedEventsAreSweptAway) {
+  state::MemoryStore store;
+  EngineOptions o;
+  o.event_buffer_ttl = Duration{kHour};
+  EngineHarness h(&store, o);
+  h.Deploy(kPickup);
+  EXPECT_EQ(0, h.Deliver("pickup", "NEVER-STARTED", R"({"who": "Ghost"})"));
+  h.AdvanceMs(kHour / 2);
+  EXPECT_EQ(0, h.Deliver("pickup", "LATER", R"({"who": "Late"})"));
+  EXPECT_EQ(2u, h.Keys("evbuf/").size());
+  h.AdvanceMs(kHour / 2 + 60000);  // the first has expired, the second has not
+  EXPECT_EQ(1u, h.Keys("evbuf/").size());
+  EXPECT_EQ(1u, h.Keys("evbuf/pickup/LATER/").size());
+  h.AdvanceMs(kHour);
+  EXPECT_TRUE(h.Keys("evbuf/").empty());
+}
+
 TEST(EngineWaits, ThirtyDayEventWaitTimesOutInVirtualTime) {
   state::MemoryStore store;
   EngineHarness h(&store);
