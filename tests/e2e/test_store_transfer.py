@@ -204,22 +204,38 @@ class StoreTransfer(unittest.TestCase):
         self.assertEqual(n, 2)
         self.assertEqual(sorted(p["state"] for p in pickings.values()), ["cancel", "cancel"])
 
-    def test_4_discrepancy_rejected(self):
+    def test_4_discrepancy_escalated_to_regional_manager(self):
+        # Nobody decides the store manager's task within 2 days: the regional manager decides.
         s = self.s
         ref, lines = self.new_transfer()
-        a, b = lines[0]["sku"], lines[1]["sku"]
+        a, b = lines[0]["sku"], lines[1]["sku"]  # 3 of a and 2 of b sent
+        got = [{"sku": a, "qty": 3}, {"sku": b, "qty": 0}]  # none of b arrived
         inv0, odoo0 = self.inv(lines), self.odoo(lines)
         iid = self.start(ref, lines)
         self.ship(iid, ref)
-        s.event("received", ref, {"transfer_ref": ref, "lines": [{"sku": a, "qty": 1},
-                                                                {"sku": b, "qty": 2}]})
-        task = s.wait_task(iid, "store_manager")
-        s.decide(task, "reject", "store_manager", "two units missing: investigate")
-        inst = s.wait_status(iid, ["compensated", "failed", "compensation_failed", "held"])
-        print(inst["status"], inst.get("error"), file=sys.stderr)
-        for h in s.history(iid):
-            print(h, file=sys.stderr)
-        print(self.inv(lines), inv0, self.odoo(lines), odoo0, self.platform(ref), self.pickings(ref), file=sys.stderr)
+        s.event("received", ref, {"transfer_ref": ref, "lines": got})
+        s.wait_task(iid, "store_manager")
+        s.advance("2d1h")
+        task = s.wait_task(iid, "regional_manager")
+        self.assertEqual(task["state"], "regional_review")
+        st, open_tasks, _ = s.api("GET", "/v1/tasks?role=store_manager", role="store_manager")
+        self.assertEqual([t for t in open_tasks["items"] if t["instance"] == iid], [])
+        s.decide(task, "approve", "regional_manager", "b never left the store, book it")
+        s.wait_status(iid, "completed")
+        self.assertTrue(s.instance(iid)["data"]["discrepancy_approval"]["escalated"])
+
+        self.assertEqual(self.inv(lines), self.moved(inv0, {
+            (SRC, a): -3, (SRC, b): -2, (DST, a): 3}))
+        rsv, trf, adj = self.platform(ref)
+        self.assertEqual([t["missing_lines"] for t in trf], [[{"sku": b, "qty": 2}]])
+        self.assertEqual([(x["location"], x["direction"], x["lines"]) for x in adj],
+                         [(TRANSIT, "out", [{"sku": b, "qty": 2}])])
+        pickings, n = self.pickings(ref)
+        self.assertEqual(n, 2)
+        self.assertEqual(self.picking_moves(pickings["Receipts"]),
+                         sorted([(a, 3.0, "done"), (b, 0.0, "cancel")]))
+        self.assertEqual(self.odoo(lines), self.moved(odoo0, {
+            (SRC, a): -3, (SRC, b): -2, (DST, a): 3, (TRANSIT, b): 2}))
 
     def test_5_killed_between_shipped_and_received(self):
         s = self.s
