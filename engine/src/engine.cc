@@ -1963,8 +1963,20 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       CompensateNext(in, tx);
       return;
     }
+    if (r.error_kind == "not_found") {
+      // What the undo would take back does not exist (any more): there is nothing left to undo.
+      Hist(in, tx, "undo_completed", -1, Record{{"step", Value(u.step)}, {"nothing_to_undo", Value(true)}, {"message", Value(r.message)}});
+      in.undo.pop_back();
+      ++in.undone;
+      in.comp_attempt = 0;
+      CompensateNext(in, tx);
+      return;
+    }
     Hist(in, tx, "undo_failed", -1, Record{{"step", Value(u.step)}, {"kind", Value(r.error_kind)}, {"message", Value(r.message)}, {"attempt", Value(std::int64_t{in.comp_attempt})}});
-    if (in.comp_attempt < options_.undo_max_attempts) {
+    // The system refused the undo (`rejected`, `conflict`): asking again changes nothing, so an
+    // operator is called at once. Transient failures are retried with backoff.
+    bool transient = r.error_kind != "rejected" && r.error_kind != "conflict";
+    if (transient && in.comp_attempt < options_.undo_max_attempts) {
       ir::RetryPolicy p;
       p.first_wait = options_.undo_first_wait;
       p.max_wait = options_.undo_max_wait;

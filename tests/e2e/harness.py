@@ -88,13 +88,13 @@ class Stack:
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         ports_file = os.path.join(self.dir, "ports.json")
-        self.sims = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "examples", "sim", "run_all.py"), "--any-port",
-             "--ports-file", ports_file, "--state-dir", os.path.join(self.dir, "sim"),
-             "--webhook-url", self.url + "/v1/webhooks/pos", "--pos-webhook-secret", POS_SECRET,
-             "--seed", str(self.seed)],
-            stdout=open(os.path.join(self.dir, "sims.log"), "w"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+        with open(os.path.join(self.dir, "sims.log"), "w") as log:  # the child keeps its own fd
+            self.sims = subprocess.Popen(
+                [sys.executable, os.path.join(ROOT, "examples", "sim", "run_all.py"), "--any-port",
+                 "--ports-file", ports_file, "--state-dir", os.path.join(self.dir, "sim"),
+                 "--webhook-url", self.url + "/v1/webhooks/pos", "--pos-webhook-secret", POS_SECRET,
+                 "--seed", str(self.seed)],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 60
         while not os.path.exists(ports_file):
             if self.sims.poll() is not None or time.time() > deadline:
@@ -125,12 +125,13 @@ class Stack:
 
     def start_service(self):
         """Starts (or restarts) `retailflow serve` on the same port and data dir."""
-        self.service = subprocess.Popen(
-            [CLI, "serve", "--listen", "127.0.0.1:%d" % self.port,
-             "--data-dir", os.path.join(self.dir, "data"),
-             "--workflows", os.path.join(ROOT, "workflows"), "--adjustable-clock"],
-            cwd=ROOT, env=self.env(),
-            stdout=open(os.path.join(self.dir, "service.log"), "a"), stderr=subprocess.STDOUT)
+        with open(os.path.join(self.dir, "service.log"), "a") as log:
+            self.service = subprocess.Popen(
+                [CLI, "serve", "--listen", "127.0.0.1:%d" % self.port,
+                 "--data-dir", os.path.join(self.dir, "data"),
+                 "--workflows", os.path.join(ROOT, "workflows"), "--adjustable-clock"],
+                cwd=ROOT, env=self.env(),
+                stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while True:
             if self.service.poll() is not None:

@@ -27,11 +27,10 @@ class StoreTransfer(unittest.TestCase):
         # SKUs the source can ship in every test (each reserves at most 3 + 2 of the first two).
         cls.skus = [sku for sku, c in sorted(stock.items()) if c["on_hand"] - c["reserved"] >= 20]
         cls.seq = 0
-        odoo = cls.s
         cls.sku_of = {p["id"]: p["default_code"]
-                      for p in odoo.sim_state("odoo", model="product.product")["records"]}
+                      for p in cls.s.sim_state("odoo", model="product.product")["records"]}
         cls.loc_id = {l["barcode"]: l["id"]
-                      for l in odoo.sim_state("odoo", model="stock.location")["records"]}
+                      for l in cls.s.sim_state("odoo", model="stock.location")["records"]}
 
     @classmethod
     def tearDownClass(cls):
@@ -183,6 +182,34 @@ class StoreTransfer(unittest.TestCase):
         self.assertEqual(pickings["Receipts"]["state"], "done")
         self.assertEqual(self.odoo(lines), self.moved(odoo0, {
             (SRC, a): -3, (SRC, b): -2, (DST, a): 2, (DST, b): 2, (TRANSIT, a): 1}))
+
+    def test_6_discrepancy_rejected_stays_in_transit(self):
+        s = self.s
+        ref, lines = self.new_transfer()
+        a, b = lines[0]["sku"], lines[1]["sku"]
+        got = [{"sku": a, "qty": 1}, {"sku": b, "qty": 2}]
+        inv0, odoo0 = self.inv(lines), self.odoo(lines)
+        iid = self.start(ref, lines)
+        self.ship(iid, ref)
+        s.event("received", ref, {"transfer_ref": ref, "lines": got})
+        task = s.wait_task(iid, "store_manager")
+        s.decide(task, "reject", "store_manager", "two units missing: open an investigation")
+        inst = s.wait_status(iid, ["completed", "compensated", "failed", "compensation_failed"])
+        # A disputed receipt is not undone: the goods left the source and stay in transit.
+        self.assertEqual(inst["status"], "completed", inst)
+        self.assertIn("stay in transit for an investigation", inst["outcome"])
+        self.assertEqual(self.inv(lines), self.moved(inv0, {
+            (SRC, a): -3, (SRC, b): -2, (TRANSIT, a): 3, (TRANSIT, b): 2}))
+        rsv, trf, adj = self.platform(ref)
+        self.assertEqual([t["status"] for t in trf], ["in_transit"])
+        self.assertEqual(adj, [])
+        pickings, n = self.pickings(ref)
+        self.assertEqual(n, 2)
+        self.assertEqual(pickings["Delivery Orders"]["state"], "done")
+        self.assertNotEqual(pickings["Receipts"]["state"], "done")
+        self.assertEqual(self.odoo(lines), self.moved(odoo0, {
+            (SRC, a): -3, (SRC, b): -2, (TRANSIT, a): 3, (TRANSIT, b): 2}))
+        self.assertEqual(s.api("GET", "/v1/dead-letters", role="viewer")[1]["items"], [])
 
     def test_3_not_shipped(self):
         s = self.s

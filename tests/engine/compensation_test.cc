@@ -172,6 +172,32 @@ TEST(EngineCompensation, UndoFailingRepeatedlyIsCompensationFailedAndADeadLetter
   EXPECT_TRUE(h.Keys("outbox/").empty());
 }
 
+TEST(EngineCompensation, RefusedUndoCallsAnOperatorAtOnce) {
+  state::MemoryStore store;
+  EngineOptions o;
+  o.undo_first_wait = Duration{kSecond};
+  EngineHarness h(&store, o);
+  h.Deploy(kOrder);
+  h.shop_.FailNext("release", "conflict", 100);
+  std::string id = h.Start("order", R"({"ref": "C2", "decline": true})");
+  ASSERT_EQ("compensation_failed", h.Status(id)) << h.Instance(id).ToJson();
+  h.AdvanceMs(kHour);
+  EXPECT_EQ(1, h.shop_.calls("release")) << "a refused undo is not asked again";
+  EXPECT_EQ(1u, h.DeadLetters().size());
+}
+
+TEST(EngineCompensation, UndoOfSomethingAlreadyGoneCountsAsDone) {
+  state::MemoryStore store;
+  EngineHarness h(&store);
+  h.Deploy(kOrder);
+  h.shop_.FailNext("release", "not_found", 1);
+  std::string id = h.Start("order", R"({"ref": "C3", "decline": true})");
+  EXPECT_EQ("compensated", h.Status(id)) << h.Instance(id).ToJson();
+  EXPECT_EQ(1, h.shop_.calls("release"));
+  EXPECT_EQ(2, h.CountHistory(id, "undo_completed"));
+  EXPECT_TRUE(h.DeadLetters().empty());
+}
+
 TEST(EngineCompensation, HeldUndoCallTimesOutAndIsRetried) {
   state::MemoryStore store;
   EngineOptions o;
