@@ -182,6 +182,7 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
   mutable std::mutex mu;
   bool shut_down = false;
   std::deque<CallPtr> queue;
+  std::set<std::string> running_keys;  // idempotency keys of attempts the connector still runs
   std::uint64_t in_flight = 0;
   double tokens = 0;
   SteadyTime last_refill;
@@ -284,6 +285,13 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
         break;
       }
       if (limits.max_concurrency > 0 && in_flight >= limits.max_concurrency) break;
+      // One attempt per idempotency key at a time: a retry after a timeout waits until the
+      // timed-out attempt has really answered, so two attempts of one effect never overlap
+      // at the downstream (where "search for the key, then create" would race).
+      auto next = std::find_if(queue.begin(), queue.end(), [this](const CallPtr& c) {
+        return c->inv.idempotency_key.empty() || running_keys.count(c->inv.idempotency_key) == 0;
+      });
+      if (next == queue.end()) break;
       if (limits.rate_per_second > 0) {
         auto elapsed = std::chrono::duration<double>(now - last_refill).count();
         if (elapsed > 0) {
@@ -299,9 +307,10 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
         }
         tokens -= 1;
       }
-      CallPtr c = queue.front();
-      queue.pop_front();
+      CallPtr c = *next;
+      queue.erase(next);
       c->dispatched = true;
+      if (!c->inv.idempotency_key.empty()) running_keys.insert(c->inv.idempotency_key);
       ++in_flight;
       if (BreakerEnabled() && breaker == Breaker::kHalfOpen) {
         probe_in_flight = true;
@@ -351,15 +360,17 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
     Work work;
     {
       std::lock_guard lock(mu);
+      if (!call->inv.idempotency_key.empty()) running_keys.erase(call->inv.idempotency_key);
       if (call->finished) {
         ++counters.late_answers;
-        return;
+        Pump(work);  // a repeat of the same effect may have been waiting for this answer
+      } else {
+        --in_flight;
+        RecordOutcome(call, r);
+        Finish(call, std::move(r), work);
+        Pump(work);
+        counters.in_flight = in_flight;
       }
-      --in_flight;
-      RecordOutcome(call, r);
-      Finish(call, std::move(r), work);
-      Pump(work);
-      counters.in_flight = in_flight;
     }
     Trampoline::Run(std::move(work));
   }

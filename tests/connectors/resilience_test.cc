@@ -109,6 +109,30 @@ TEST(Resilience, TimeoutAnswersAndDropsTheLateAnswer) {
   EXPECT_EQ(0u, c.in_flight);
 }
 
+TEST(Resilience, ARetryWaitsForTheTimedOutAttemptOfTheSameEffect) {
+  Fixture f(nlohmann::json{{"timeout", "300ms"}});
+  auto first = MakeCall("a1");
+  first.idempotency_key = "refund-R1";
+  f.connector.Invoke(first, f.answers.Callback(1));
+  auto r1 = f.answers.Get(1);
+  ASSERT_TRUE(r1);
+  EXPECT_EQ("timeout", r1->error_kind);
+  // The engine retries the step (same key) while the first attempt still runs downstream:
+  // the retry is not handed over until that attempt answers.
+  auto retry = MakeCall("a2");
+  retry.idempotency_key = "refund-R1";
+  Fixture* fp = &f;
+  f.connector.Invoke(retry, f.answers.Callback(2));
+  auto other = MakeCall("b1");  // another effect is not held up
+  f.connector.Invoke(other, f.answers.Callback(3));
+  EXPECT_TRUE(WaitUntil([&] { return fp->state->started_count() == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(2u, f.state->started_count()) << "the retry overlapped the running attempt";
+  // The first attempt's late answer frees the key; the retry goes out.
+  ASSERT_TRUE(f.state->Answer(engine::CallResult::Success(Value(Record{}))));
+  EXPECT_TRUE(WaitUntil([&] { return fp->state->started_count() == 3; }));
+}
+
 TEST(Resilience, TheEarlierOfDeadlineAndTimeoutWins) {
   ResilienceOptions o;
   o.wall_now = [] { return Time{1'000'000}; };
