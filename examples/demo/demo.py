@@ -181,9 +181,8 @@ class Demo:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             aside = "%s.previous-%s" % (self.data_dir.rstrip("/"), stamp)
             os.rename(self.data_dir, aside)
-            self.say("The data dir %s exists from a previous run: moved aside to %s; starting clean."
-                     % (os.path.relpath(self.data_dir, ROOT) if not self.auto else self.data_dir,
-                        os.path.relpath(aside, ROOT) if not self.auto else aside))
+            self.say("   The data dir %s exists from a previous run: moved aside to %s; starting clean."
+                     % (self.shown(self.data_dir), self.shown(aside)))
         self.url = "http://127.0.0.1:%d" % self.ports["service"]
         # Fresh data dir: the admin token and the POS webhook secret are chosen here and given to
         # the service through its environment (it keeps them in the data dir from then on).
@@ -822,7 +821,7 @@ class Demo:
                     e = i.get("error") or {}
                     why["%s %s at %s: %s" % (i.get("workflow"), i.get("status"), e.get("state"),
                                              (e.get("message") or "")[:120])] += 1
-            L.append("Needs an operator (GET /v1/dead-letters), by error:")
+            L.append("Needs attention (held and compensation_failed instances are in GET /v1/dead-letters):")
             for e, n in why.most_common(8):
                 L.append("  %3d  %s" % (n, e))
 
@@ -893,7 +892,12 @@ Try:
 Logs: %(slog)s, %(simlog)s
 Press Ctrl-C to stop the service and the simulators.""" % dict(
             u=u, odoo=self.ports["odoo"], pos=self.ports["pos"], inv=self.ports["inventory"], notify=self.ports["notify"],
-            slog=os.path.relpath(self.service_log, ROOT), simlog=os.path.relpath(self.sims_log, ROOT), **t))
+            slog=self.shown(self.service_log), simlog=self.shown(self.sims_log), **t))
+
+    @staticmethod
+    def shown(path):
+        rel = os.path.relpath(path, ROOT)
+        return path if rel.startswith("..") else rel
 
 
 def main():
@@ -915,10 +919,13 @@ def main():
     stop = threading.Event()
 
     def on_signal(*_):
+        if stop.is_set():
+            return          # already stopping: let the cleanup finish
         stop.set()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     code = 0
     try:
         d.say("== Starting the simulators and retailflow (%s ports)" % ("free" if d.auto else "default"))
