@@ -10,7 +10,7 @@ packages=(
   nlohmann-json3-dev libleveldb-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libcli11-dev libssl-dev
   libhowardhinnant-date-dev tzdata
-  liburiparser-dev openssl
+  liburiparser-dev libjemalloc-dev openssl
   curl python3 prometheus graphviz
 )
 
