@@ -33,6 +33,10 @@ class WebhookIngress {
 
   bool HasSource(const std::string& source) const { return sources_.count(source) > 0; }
 
+  // Forgets delivery ids older than twice their source's tolerance: a replay that old is refused
+  // by its timestamp anyway. Returns how many were removed. The service calls it periodically.
+  Result<size_t> SweepOldDeliveries(std::int64_t now_seconds);
+
  private:
   std::map<std::string, WebhookSource> sources_;
   state::StateStore* store_;

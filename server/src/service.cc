@@ -2,6 +2,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -163,6 +165,8 @@ class Service::Impl {
       src.secrets.push_back(secret);
     }
     webhooks_ = std::make_unique<WebhookIngress>(config_.webhooks, store_.get(), engine_.get(), &metrics_);
+    sweep_timer_.emplace(io_);
+    ScheduleSweep(std::chrono::seconds(5));
 
     // Metrics computed at scrape time.
     metrics_.AddCollector([this](Metrics& m) { Collect(m); });
@@ -200,6 +204,22 @@ class Service::Impl {
                                 {"tls", !config_.tls_cert.empty()},
                                 {"data_dir", data.string()}});
     return Status::Ok();
+  }
+
+  // Housekeeping every 10 minutes: delivery ids of webhooks past their replay window.
+  void ScheduleSweep(std::chrono::seconds after) {
+    sweep_timer_->expires_after(after);
+    sweep_timer_->async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopped_) return;
+      auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch()).count();
+      auto swept = webhooks_->SweepOldDeliveries(now);
+      if (!swept.ok())
+        log::Warn("webhook id sweep failed", {{"error", swept.status().message()}});
+      else if (*swept > 0)
+        log::Info("webhook ids forgotten after their replay window", {{"count", *swept}});
+      ScheduleSweep(std::chrono::seconds(600));
+    });
   }
 
   void StartThreads() {
@@ -318,6 +338,7 @@ class Service::Impl {
       engine_.reset();
     }
     if (connectors_) connectors_->Shutdown();
+    if (sweep_timer_) boost::asio::post(io_, [this] { sweep_timer_->cancel(); });
     work_.reset();
     io_.stop();
     for (auto& t : threads_)
@@ -335,6 +356,7 @@ class Service::Impl {
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
+  std::optional<boost::asio::steady_timer> sweep_timer_;
   engine::AdjustableClock clock_;  // the system clock unless adjustable_clock is configured
   Metrics metrics_;
   std::unique_ptr<state::StateStore> store_;

@@ -171,4 +171,25 @@ void WebhookIngress::Handle(const std::string& source_name, const HttpRequest& r
                         });
 }
 
+Result<size_t> WebhookIngress::SweepOldDeliveries(std::int64_t now_seconds) {
+  state::WriteBatch batch;
+  size_t n = 0;
+  Status s = store_->ScanPrefix("webhook/", [&](std::string_view k, std::string_view v) {
+    std::string_view rest = k.substr(8);
+    auto src = sources_.find(std::string(rest.substr(0, rest.find('/'))));
+    std::int64_t keep = 2 * (src == sources_.end() ? 300 : src->second.tolerance_seconds);
+    json rec = json::parse(v, nullptr, false);
+    std::int64_t at = rec.is_object() ? rec.value("received_at", std::int64_t{0}) : 0;
+    if (at < now_seconds - keep) {
+      batch.Delete(std::string(k));
+      ++n;
+    }
+    return n < 100000;
+  });
+  if (!s.ok()) return s;
+  if (n == 0) return n;
+  if (Status c = store_->Commit(batch); !c.ok()) return c;
+  return n;
+}
+
 }  // namespace rf::server

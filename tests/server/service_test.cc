@@ -20,6 +20,8 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/service.h"
+#include "server/webhooks.h"
+#include "state/state_store.h"
 #include "tests/server/client.h"
 
 namespace rf::server {
@@ -614,6 +616,32 @@ TEST(ServiceTlsTest, ServesHttpsWithTheConfiguredCertificate) {
   service.Shutdown();
   std::error_code ec;
   fs::remove_all(dir, ec);
+}
+
+}  // namespace
+}  // namespace rf::server
+
+namespace rf::server {
+namespace {
+
+TEST(WebhookIngressTest, DeliveryIdsAreForgottenAfterTheirReplayWindow) {
+  state::MemoryStore store;
+  Metrics metrics;
+  WebhookSource pos;
+  pos.name = "pos";
+  pos.secrets = {kPosSecret};
+  pos.tolerance_seconds = 300;
+  WebhookIngress ingress({{"pos", pos}}, &store, nullptr, &metrics);
+  state::WriteBatch b;
+  b.Put("webhook/pos/old", R"({"status":"accepted","received_at":1000})");
+  b.Put("webhook/pos/recent", R"({"status":"accepted","received_at":1500})");
+  ASSERT_TRUE(store.Commit(b).ok());
+  auto swept = ingress.SweepOldDeliveries(1000 + 600 + 1);  // `old` is past 2 × 300 s
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(*swept, 1u);
+  std::string v;
+  EXPECT_FALSE(store.Get("webhook/pos/old", &v).ok());
+  EXPECT_TRUE(store.Get("webhook/pos/recent", &v).ok());
 }
 
 }  // namespace
