@@ -12,27 +12,15 @@ import unittest
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from simproc import start_sim, stop  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIM = os.path.join(ROOT, "examples", "sim", "inventory_sim.py")
 
 
 def start(*args):
-    p = subprocess.Popen([sys.executable, SIM, "--port", "0", *args], stdout=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    if not line.startswith("LISTENING "):
-        p.kill()
-        raise RuntimeError("simulator did not start: %r" % line)
-    return p, "http://127.0.0.1:%d" % int(line.split()[1])
-
-
-def stop(p):
-    p.terminate()
-    try:
-        p.wait(10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-    p.stdout.close()
+    return start_sim("inventory_sim.py", *args)
 
 
 def call(base, method, path, body=None, headers=None, raw=False):
