@@ -30,6 +30,14 @@ std::pair<int, std::string> FromStatus(const Status& s) {
   }
 }
 
+HttpResponse Json(int status, std::string body);
+
+// The error response for an engine Status (see FromStatus).
+HttpResponse StatusError(const Status& s) {
+  auto [st, code] = FromStatus(s);
+  return ErrorResponse(st, code, s.message());
+}
+
 HttpResponse Json(int status, std::string body) {
   HttpResponse r;
   r.status = status;
@@ -149,8 +157,7 @@ template <typename T>
 void Reply(Api::Context& c, const Result<T>& r, const std::function<std::string(const T&)>& body,
            int ok_status = 200) {
   if (!r.ok()) {
-    auto [st, code] = FromStatus(r.status());
-    c.respond(ErrorResponse(st, code, r.status().message()));
+    c.respond(StatusError(r.status()));
     return;
   }
   c.respond(Json(ok_status, body(*r)));
@@ -299,10 +306,7 @@ void Api::DeclareRoutes() {
              int version = 0;
              if (auto it = c.query.find("version"); it != c.query.end()) version = std::atoi(it->second.c_str());
              auto def = a.d_.engine->GetDefinition(c.params["name"], version);
-             if (!def.ok()) {
-               auto [st, code] = FromStatus(def.status());
-               return c.respond(ErrorResponse(st, code, def.status().message()));
-             }
+             if (!def.ok()) return c.respond(StatusError(def.status()));
              std::vector<int> versions;
              if (auto defs = a.d_.engine->ListDefinitions(); defs.ok())
                for (const auto& d : *defs)
@@ -378,8 +382,7 @@ void Api::DeclareRoutes() {
              auto respond = c.respond;
              a.d_.engine->Start(std::move(req), [respond](Result<engine::StartResult> r) {
                if (!r.ok()) {
-                 auto [st, code] = FromStatus(r.status());
-                 return respond(ErrorResponse(st, code, r.status().message()));
+                 return respond(StatusError(r.status()));
                }
                respond(Json(r->created ? 201 : 200,
                             json{{"id", r->instance_id}, {"created", r->created}}.dump()));
@@ -425,8 +428,7 @@ void Api::DeclareRoutes() {
       std::string id = c.params["id"];
       auto done = [respond, id](Result<bool> r) {
         if (!r.ok()) {
-          auto [st, code] = FromStatus(r.status());
-          return respond(ErrorResponse(st, code, r.status().message()));
+          return respond(StatusError(r.status()));
         }
         respond(Json(202, json{{"id", id}, {"accepted", true}}.dump()));
       };
@@ -471,8 +473,7 @@ void Api::DeclareRoutes() {
              a.d_.engine->DeliverEvent(c.params["name"], key->ToDisplayString(), std::move(data),
                                        [respond](Result<int> r) {
                                          if (!r.ok()) {
-                                           auto [st, code] = FromStatus(r.status());
-                                           return respond(ErrorResponse(st, code, r.status().message()));
+                                           return respond(StatusError(r.status()));
                                          }
                                          respond(Json(202, json{{"delivered_to", *r}, {"buffered", *r == 0}}.dump()));
                                        });
@@ -536,8 +537,7 @@ void Api::DeclareRoutes() {
              std::string id = d.task_id;
              a.d_.engine->CompleteTask(std::move(d), [respond, id](Result<bool> r) {
                if (!r.ok()) {
-                 auto [st, code] = FromStatus(r.status());
-                 return respond(ErrorResponse(st, code, r.status().message()));
+                 return respond(StatusError(r.status()));
                }
                respond(Json(202, json{{"task", id}, {"accepted", true}}.dump()));
              });

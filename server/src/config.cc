@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 #include <fstream>
@@ -170,19 +171,15 @@ Result<ServiceConfig> ParseConfigImpl(std::string_view text, const fs::path& bas
       if (w.contains("secrets") || w.contains("secret")) {
         json secrets = w.contains("secrets") ? w["secrets"] : json::array({w["secret"]});
         if (!secrets.is_array()) return Bad(where, "secrets: expected a list");
+        auto is_generate = [](const json& s) { return s.is_string() && s.get<std::string>() == "generate"; };
+        src.secret_from_data_dir = std::any_of(secrets.begin(), secrets.end(), is_generate);
         for (const auto& s : secrets) {
-          if (s.is_string() && s.get<std::string>() == "generate") {
-            src.secret_from_data_dir = true;
-            continue;
-          }
+          if (is_generate(s)) continue;
           auto v = ResolveSecret(s, where + ".secrets");
           if (!v.ok()) {
             // A missing environment variable falls back to a generated secret only when the
             // configuration says so ("generate" listed too); otherwise it is an error.
-            bool fallback = false;
-            for (const auto& o : secrets)
-              if (o.is_string() && o.get<std::string>() == "generate") fallback = true;
-            if (fallback) continue;
+            if (src.secret_from_data_dir) continue;
             return v.status();
           }
           if (v->rfind("whsec_", 0) != 0) return Bad(where, "a secret must be written whsec_<base64>");

@@ -238,6 +238,22 @@ class Stack:
             raise AssertionError("advance clock: %s %s" % (st, body))
         return body["now"]
 
+    def wait_history(self, iid, pred, what, timeout=60):
+        """The first history event of `iid` satisfying `pred`, waiting for it to appear."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for h in self.history(iid):
+                if pred(h):
+                    return h
+            time.sleep(0.05)
+        raise AssertionError("instance %s: never %s; history: %s" % (iid, what, self.history(iid)))
+
+    def wait_waiting(self, iid, state):
+        """Waits until `iid` waits for an event in `state`."""
+        return self.wait_history(
+            iid, lambda h: h["type"] == "waiting_for_event" and h["state"] == state,
+            "waiting in " + state)
+
     def history(self, iid):
         return self.api("GET", "/v1/instances/%s/history" % iid, role="viewer")[1]["items"]
 

@@ -51,18 +51,10 @@ class StoreTransfer(unittest.TestCase):
             "transfer_ref": ref, "from_store": SRC, "to_store": DST, "lines": lines}, ref)
 
     def wait_history(self, iid, pred, what, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            for h in self.s.history(iid):
-                if pred(h):
-                    return h
-            time.sleep(0.05)
-        self.fail("instance %s: never %s; history: %s" % (iid, what, self.s.history(iid)))
+        return self.s.wait_history(iid, pred, what, timeout)
 
     def wait_waiting(self, iid, state):
-        return self.wait_history(
-            iid, lambda h: h["type"] == "waiting_for_event" and h["state"] == state,
-            "waiting in " + state)
+        return self.s.wait_waiting(iid, state)
 
     def inv(self, lines):
         """{(location, sku): (on_hand, reserved)} for the transfer's SKUs."""
