@@ -9,13 +9,17 @@ its embedded default configuration, wired together on free ports, plus small HTT
 Python 3 standard library only. The service binary is RF_CLI (env) or build/cli/retailflow.
 """
 
+import atexit
+import ctypes
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -62,18 +66,105 @@ def http(method, url, body=None, headers=None, timeout=30):
         return status, raw.decode(errors="replace"), rh
 
 
-class Stack:
-    """Simulators + service. `keep` leaves the temp dir for post-mortems."""
+_live = set()  # stacks started and not yet stopped; stopped at interpreter exit
 
-    def __init__(self, seed=1, keep=False, log=sys.stderr):
+
+@atexit.register
+def _stop_live_stacks():
+    for st in list(_live):
+        st.stop()
+
+
+def _kill_group(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+try:  # resolved here, not in the forked child (dlopen there could deadlock on a loader lock)
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def _parent_death_signal():
+    """A preexec_fn asking Linux to SIGTERM the child if this process dies without cleaning up
+    (e.g. SIGKILLed by a ctest timeout). Only from the main thread: the signal follows the death
+    of the creating thread, not of the process."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if _prctl is None:
+        return None
+    parent = os.getpid()
+
+    def arm():  # runs in the child between fork and exec: nothing but the call itself
+        _prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl
+            os._exit(1)
+    return arm
+
+
+def _exited(p):
+    """Whether child `p` has exited, without reaping it (see Stack._end)."""
+    if p.returncode is not None:
+        return True
+    try:
+        return os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def group_members(pgids):
+    """(pid, start time) of every live, non-zombie process whose process group is in `pgids`."""
+    want, out = set(pgids), set()
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) in want:  # state, ..., pgrp; start time is field 22
+            out.add((int(d), int(fields[19])))
+    return out
+
+
+def alive(procs):
+    """The (pid, start time) pairs of `procs` that still name a live, non-zombie process."""
+    out = set()
+    for pid, start in procs:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[19]) == start:
+            out.add((pid, start))
+    return out
+
+
+class Stack:
+    """Simulators + service. `keep` leaves the temp dir for post-mortems; `cli` overrides RF_CLI.
+
+    Lifecycle contract: every child (the simulators' run_all.py, the service) starts in its own
+    process group, and stop() ends each whole group, so nothing it started survives it, whatever
+    state the children are in. start() either returns a ready stack or stops everything it
+    started and raises. stop() is idempotent, and runs at interpreter exit for any stack still
+    running (a test class whose setUpClass failed after start() returned)."""
+
+    def __init__(self, seed=1, keep=False, log=sys.stderr, cli=None):
         self.seed = seed
         self.keep = keep
         self.log = log
+        self.cli = cli or CLI
         self.dir = tempfile.mkdtemp(prefix="rf_e2e_")
         self.sims = None
         self.service = None
         self.ports = {}
         self.tokens = {}
+        self.children = []  # every Popen started; each leads its own process group
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -85,22 +176,29 @@ class Stack:
         self.stop()
 
     def start(self):
+        _live.add(self)
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self):
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         ports_file = os.path.join(self.dir, "ports.json")
         with open(os.path.join(self.dir, "sims.log"), "w") as log:  # the child keeps its own fd
-            self.sims = subprocess.Popen(
+            self.sims = self._spawn(
                 [sys.executable, os.path.join(ROOT, "examples", "sim", "run_all.py"), "--any-port",
                  "--ports-file", ports_file, "--state-dir", os.path.join(self.dir, "sim"),
                  "--webhook-url", self.url + "/v1/webhooks/pos", "--pos-webhook-secret", POS_SECRET,
                  "--seed", str(self.seed)],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
-        while not os.path.exists(ports_file):
-            if self.sims.poll() is not None or time.time() > deadline:
+        while not os.path.exists(ports_file):  # written atomically (rename) once all listen
+            if _exited(self.sims) or time.time() > deadline:
                 raise RuntimeError("simulators did not start:\n" + self.read("sims.log"))
             time.sleep(0.05)
-        time.sleep(0.05)
         with open(ports_file) as f:
             self.ports = json.load(f)
         self.start_service()
@@ -110,6 +208,12 @@ class Stack:
             if st == 201:
                 self.tokens[name] = body["token"]
         self.tokens["admin"] = ADMIN_TOKEN
+
+    def _spawn(self, cmd, **kw):
+        """Popen in a new session (its own process group), remembered for stop()."""
+        p = subprocess.Popen(cmd, start_new_session=True, preexec_fn=_parent_death_signal(), **kw)
+        self.children.append(p)
+        return p
 
     def env(self):
         e = dict(os.environ)
@@ -124,53 +228,75 @@ class Stack:
         return e
 
     def start_service(self):
-        """Starts (or restarts) `retailflow serve` on the same port and data dir."""
+        """Starts (or restarts) `retailflow serve` on the same port and data dir; raises (leaving
+        nothing of the service running) when it cannot be started or does not become ready."""
+        if not (os.path.isfile(self.cli) and os.access(self.cli, os.X_OK)):
+            raise RuntimeError("service binary not found or not executable: %s "
+                               "(build it with scripts/build.sh, or set RF_CLI)" % self.cli)
         with open(os.path.join(self.dir, "service.log"), "a") as log:
-            self.service = subprocess.Popen(
-                [CLI, "serve", "--listen", "127.0.0.1:%d" % self.port,
+            self.service = self._spawn(
+                [self.cli, "serve", "--listen", "127.0.0.1:%d" % self.port,
                  "--data-dir", os.path.join(self.dir, "data"),
                  "--workflows", os.path.join(ROOT, "workflows"), "--adjustable-clock"],
                 cwd=ROOT, env=self.env(),
                 stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while True:
-            if self.service.poll() is not None:
-                raise RuntimeError("service exited:\n" + self.read("service.log")[-4000:])
+            if _exited(self.service):
+                self._end(self.service, signal.SIGKILL, 0)
+                raise RuntimeError("service exited with status %s before it was ready:\n%s" % (
+                    self.service.returncode, self.read("service.log")[-4000:]))
             try:
                 if http("GET", self.url + "/readyz", timeout=2)[0] == 200:
                     return
             except OSError:
                 pass
             if time.time() > deadline:
-                raise RuntimeError("service not ready:\n" + self.read("service.log")[-4000:])
+                self._end(self.service, signal.SIGKILL, 0)
+                raise RuntimeError("service not ready after 60 s:\n" + self.read("service.log")[-4000:])
             time.sleep(0.05)
 
     def kill_service(self):
-        """kill -9: no shutdown, no flush beyond what was committed."""
-        self.service.send_signal(signal.SIGKILL)
-        self.service.wait()
+        """kill -9 (of its whole process group): no shutdown, no flush beyond what was committed."""
+        self._end(self.service, signal.SIGKILL, 0)
 
     def stop_service(self):
-        if self.service and self.service.poll() is None:
-            self.service.send_signal(signal.SIGTERM)
-            try:
-                self.service.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.service.kill()
-                self.service.wait()
+        """SIGTERM, then SIGKILL after 30 s; returns the service's exit status (None if never started)."""
+        if self.service:
+            self._end(self.service, signal.SIGTERM, 30)
         return self.service.returncode if self.service else None
 
     def stop(self):
-        self.stop_service()
-        if self.sims and self.sims.poll() is None:
-            os.killpg(self.sims.pid, signal.SIGTERM)
-            try:
-                self.sims.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.sims.pid, signal.SIGKILL)
-        if not self.keep:
-            import shutil
-            shutil.rmtree(self.dir, ignore_errors=True)
+        """Ends every child's process group (service first, then simulators) and removes the temp
+        dir unless `keep`. Safe to call at any point, and more than once."""
+        try:
+            self.stop_service()
+            if self.sims:
+                self._end(self.sims, signal.SIGTERM, 15)
+        finally:
+            for p in self.children:
+                self._end(p, signal.SIGKILL, 0)
+            _live.discard(self)
+            if not self.keep:
+                shutil.rmtree(self.dir, ignore_errors=True)
+
+    @staticmethod
+    def _end(p, sig, grace):
+        """Sends `sig` to p's process group, waits up to `grace` s for p to exit, then SIGKILLs
+        what is left of the group and reaps p. p stays unreaped (a zombie) until the group is
+        killed, so its pid (the group id) cannot be reused by an unrelated process meanwhile."""
+        if p.returncode is not None:  # ended (and its group killed) before
+            return
+        _kill_group(p.pid, sig)
+        deadline = time.time() + grace
+        while not _exited(p) and time.time() < deadline:
+            time.sleep(0.02)
+        _kill_group(p.pid, signal.SIGKILL)
+        p.wait()
+
+    def pids(self):
+        """(pid, start time) of every live process in this stack's process groups, from /proc."""
+        return group_members(p.pid for p in self.children if p.returncode is None)
 
     def read(self, name):
         try:

@@ -23,6 +23,7 @@ class ClickAndCollect(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = Stack()
+        cls.addClassCleanup(cls.s.stop)  # also when the rest of setUpClass fails
         cls.s.start()
         s = cls.s
         sku_of = {p["id"]: p["default_code"]

@@ -7,6 +7,7 @@ running, and the credit notes in Odoo match the refunded returns exactly."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,10 +22,22 @@ class DemoSmoke(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="rf_demo_smoke_")
         cls.summary_file = os.path.join(cls.tmp, "summary.json")
-        p = subprocess.run([sys.executable, DEMO, "--ports", "auto", "--scale", "0.05", "--no-wait",
-                            "--summary-json", cls.summary_file],
-                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=150)
-        cls.code, cls.out = p.returncode, p.stdout
+        p = subprocess.Popen([sys.executable, DEMO, "--ports", "auto", "--scale", "0.05", "--no-wait",
+                              "--summary-json", cls.summary_file],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            cls.out = p.communicate(timeout=150)[0]
+        except subprocess.TimeoutExpired:
+            # SIGTERM, not SIGKILL: the demo then stops the simulators and the service it started
+            # (each in its own session, out of reach of a kill of the demo alone).
+            p.send_signal(signal.SIGTERM)
+            try:
+                cls.out = p.communicate(timeout=60)[0]
+            except subprocess.TimeoutExpired:
+                p.kill()
+                cls.out = p.communicate()[0]
+            cls.out += "\n(timed out after 150 s; stopped)"
+        cls.code = p.returncode
         cls.summary = None
         if os.path.exists(cls.summary_file):
             with open(cls.summary_file) as f:

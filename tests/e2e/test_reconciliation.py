@@ -21,6 +21,7 @@ class ReconciliationTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = Stack()
+        cls.addClassCleanup(cls.s.stop)  # also when the rest of setUpClass fails
         cls.s.start()
 
     @classmethod

@@ -29,6 +29,7 @@ class StoreReturnTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = Stack()
+        cls.addClassCleanup(cls.s.stop)  # also when the rest of setUpClass fails
         cls.s.start()
 
     @classmethod

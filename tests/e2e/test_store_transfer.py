@@ -22,6 +22,7 @@ class StoreTransfer(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = Stack()
+        cls.addClassCleanup(cls.s.stop)  # also when the rest of setUpClass fails
         cls.s.start()
         stock = cls.s.sim_state("inventory")["stock"][SRC]
         # SKUs the source can ship in every test (each reserves at most 3 + 2 of the first two).
