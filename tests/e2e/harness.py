@@ -283,8 +283,8 @@ class Stack:
     @staticmethod
     def _end(p, sig, grace):
         """Sends `sig` to p's process group, waits up to `grace` s for p to exit, then SIGKILLs
-        what is left of the group and reaps p. p stays unreaped (a zombie) until the group is
-        killed, so its pid (the group id) cannot be reused by an unrelated process meanwhile."""
+        what is left of the group, waits until no member runs, and reaps p. p stays unreaped (a
+        zombie) until then, so its pid (the group id) cannot be reused by an unrelated process."""
         if p.returncode is not None:  # ended (and its group killed) before
             return
         _kill_group(p.pid, sig)
@@ -292,6 +292,9 @@ class Stack:
         while not _exited(p) and time.time() < deadline:
             time.sleep(0.02)
         _kill_group(p.pid, signal.SIGKILL)
+        deadline = time.time() + 10  # SIGKILL is delivered asynchronously: wait until it took
+        while group_members([p.pid]) and time.time() < deadline:
+            time.sleep(0.02)
         p.wait()
 
     def pids(self):
