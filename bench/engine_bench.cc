@@ -125,55 +125,66 @@ struct Host {
   }
 };
 
+// Removes a benchmark directory. Every store in it must be closed first: an open LevelDB keeps
+// writing files from its compaction thread, which made a remove fail with "Directory not empty".
+void RemoveDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) std::fprintf(stderr, "warning: cannot remove %s: %s\n", dir.c_str(), ec.message().c_str());
+}
+
 void LevelDbBaseline(const std::string& dir, double& five_synced_ms, double& group_per_s) {
-  std::filesystem::remove_all(dir);
-  auto store = state::OpenLevelDb(dir, state::LevelDbOptions{});
-  if (!store.ok()) {
-    std::fprintf(stderr, "%s\n", store.status().message().c_str());
-    std::exit(1);
-  }
-  std::vector<double> samples;
-  std::string value(400, 'x');
-  for (int i = 0; i < 200; ++i) {
-    auto t0 = Clock::now();
-    for (int k = 0; k < 5; ++k) {
-      state::WriteBatch b;
-      b.Put("k/" + std::to_string(i) + "/" + std::to_string(k), value);
-      (void)(*store)->Commit(b);
+  RemoveDir(dir);
+  {
+    auto store = state::OpenLevelDb(dir, state::LevelDbOptions{});
+    if (!store.ok()) {
+      std::fprintf(stderr, "%s\n", store.status().message().c_str());
+      std::exit(1);
     }
-    samples.push_back(Ms(Clock::now() - t0));
-  }
-  five_synced_ms = Percentile(samples, 0.5);
-  // Group commit: 64 submitters, 3 seconds.
-  state::GroupCommitter committer(store->get());
-  std::atomic<long> done{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  auto t0 = Clock::now();
-  for (int t = 0; t < 64; ++t) {
-    threads.emplace_back([&, t] {
-      for (long i = 0; !stop; ++i) {
-        std::mutex m;
-        std::condition_variable cv;
-        bool ok = false;
+    std::vector<double> samples;
+    std::string value(400, 'x');
+    for (int i = 0; i < 200; ++i) {
+      auto t0 = Clock::now();
+      for (int k = 0; k < 5; ++k) {
         state::WriteBatch b;
-        for (int k = 0; k < 5; ++k) b.Put("g/" + std::to_string(t) + "/" + std::to_string(i) + "/" + std::to_string(k), value);
-        committer.Submit(std::move(b), [&](const Status&) {
-          std::lock_guard l(m);
-          ok = true;
-          cv.notify_one();
-        });
-        std::unique_lock l(m);
-        cv.wait(l, [&] { return ok; });
-        ++done;
+        b.Put("k/" + std::to_string(i) + "/" + std::to_string(k), value);
+        (void)(*store)->Commit(b);
       }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::seconds(3));
-  stop = true;
-  for (auto& th : threads) th.join();
-  group_per_s = static_cast<double>(done) / std::chrono::duration<double>(Clock::now() - t0).count();
-  std::filesystem::remove_all(dir);
+      samples.push_back(Ms(Clock::now() - t0));
+    }
+    five_synced_ms = Percentile(samples, 0.5);
+    // Group commit: 64 submitters, 3 seconds. The committer is declared after the store, so it
+    // stops (its writer thread joined) before the store closes.
+    state::GroupCommitter committer(store->get());
+    std::atomic<long> done{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    auto t0 = Clock::now();
+    for (int t = 0; t < 64; ++t) {
+      threads.emplace_back([&, t] {
+        for (long i = 0; !stop; ++i) {
+          std::mutex m;
+          std::condition_variable cv;
+          bool ok = false;
+          state::WriteBatch b;
+          for (int k = 0; k < 5; ++k) b.Put("g/" + std::to_string(t) + "/" + std::to_string(i) + "/" + std::to_string(k), value);
+          committer.Submit(std::move(b), [&](const Status&) {
+            std::lock_guard l(m);
+            ok = true;
+            cv.notify_one();
+          });
+          std::unique_lock l(m);
+          cv.wait(l, [&] { return ok; });
+          ++done;
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    stop = true;
+    for (auto& th : threads) th.join();
+    group_per_s = static_cast<double>(done) / std::chrono::duration<double>(Clock::now() - t0).count();
+  }  // committer stopped, then the store closed (its compactions finished)
+  RemoveDir(dir);
 }
 
 struct Runner {
@@ -217,7 +228,7 @@ int main(int argc, char** argv) {
   Registry registry;
   engine::SystemClock clock;
   std::string dir = base + "/engine";
-  std::filesystem::remove_all(dir);
+  RemoveDir(dir);
   auto store = state::OpenLevelDb(dir, state::LevelDbOptions{});
   if (!store.ok()) return 1;
   Runner runner;
@@ -315,13 +326,13 @@ int main(int argc, char** argv) {
                 best_c, StatusKb("VmHWM:") / 1024);
   }
   store->reset();
-  std::filesystem::remove_all(dir);
+  RemoveDir(dir);
 
   // ---------------------------------------------------------------------- parked instances
   if (parked > 0) {
     ir::Machine park = Compile(kParked);
     std::string pdir = base + "/parked";
-    std::filesystem::remove_all(pdir);
+    RemoveDir(pdir);
     long rss_before = 0;
     double fill_s = 0;
     {
@@ -375,6 +386,6 @@ int main(int argc, char** argv) {
     std::printf("  restart: store reopened, recovered and ready in %.2f s; an event then resumed %d parked instance(s)\n",
                 ready_s, delivered);
   }
-  std::filesystem::remove_all(base);
+  RemoveDir(base);
   return 0;
 }
