@@ -5,6 +5,8 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -209,36 +211,54 @@ struct PlanEntry {
   }
 };
 
-// Spacing of the planned starts: instance i of the plan starts epoch + i * kStartSpacingMs, so
-// the load is spread over the whole kill phase instead of being over after the first kills.
+// The load is open-ended: instance n (1, 2, ...) is due at epoch + (n - 1) * kStartSpacingMs, so
+// new instances keep arriving, with their timers, events and approvals due, for as long as the
+// test keeps killing; the test then closes the plan at the number of instances due by then.
+// Both processes measure time on the system-wide monotonic clock (steady_clock is
+// CLOCK_MONOTONIC on Linux), the epoch being written by the test before the first worker starts.
 inline constexpr int kStartSpacingMs = 110;
 
-inline std::vector<PlanEntry> MakePlan() {
+inline std::int64_t MonotonicMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// How many instances are due `elapsed_ms` after the epoch.
+inline int DueCount(std::int64_t elapsed_ms) {
+  return elapsed_ms < 0 ? 0 : static_cast<int>(elapsed_ms / kStartSpacingMs) + 1;
+}
+
+// Instance n of the plan (n >= 1): five orders for every three fanouts, cycling through every
+// path and event mode.
+inline PlanEntry MakeEntry(int n) {
   static const char* kOrderPaths[] = {"ok", "reject", "timeout", "expire", "fail"};
   static const char* kModes[] = {"early", "during", "late"};
   static const char* kFanoutPaths[] = {"ok", "fail", "bad"};
-  std::vector<PlanEntry> plan;
-  int k = 0, j = 0;
-  for (int n = 1; n <= 80; ++n) {
-    PlanEntry e;
-    e.n = n;
-    if (n % 8 < 5) {
-      e.workflow = "crash_order";
-      e.path = kOrderPaths[k % 5];
-      e.event_mode = e.path == "timeout" ? "none" : kModes[(k / 5) % 3];
-      e.amount = 20 + n;
-      ++k;
-    } else {
-      e.workflow = "crash_fanout";
-      e.path = kFanoutPaths[j % 3];
-      e.event_mode = "none";
-      int count = 2 + (j / 3) % 3;
-      for (int i = 0; i < count; ++i)
-        e.lines.emplace_back(e.path == "bad" && i == 1 ? "BAD" : "S" + std::to_string(n) + "-" + std::to_string(i), i + 1);
-      ++j;
-    }
-    plan.push_back(std::move(e));
+  // Orders among 1 .. n-1 (those m with m % 8 < 5), and fanouts among them.
+  const int m = n - 1;
+  const int k = (m / 8) * 5 + std::min(m % 8, 4) + 1 - 1;
+  const int j = m - k;
+  PlanEntry e;
+  e.n = n;
+  if (n % 8 < 5) {
+    e.workflow = "crash_order";
+    e.path = kOrderPaths[k % 5];
+    e.event_mode = e.path == "timeout" ? "none" : kModes[(k / 5) % 3];
+    e.amount = 20 + n;
+  } else {
+    e.workflow = "crash_fanout";
+    e.path = kFanoutPaths[j % 3];
+    e.event_mode = "none";
+    int count = 2 + (j / 3) % 3;
+    for (int i = 0; i < count; ++i)
+      e.lines.emplace_back(e.path == "bad" && i == 1 ? "BAD" : "S" + std::to_string(n) + "-" + std::to_string(i), i + 1);
   }
+  return e;
+}
+
+inline std::vector<PlanEntry> MakePlan(int count) {
+  std::vector<PlanEntry> plan;
+  for (int n = 1; n <= count; ++n) plan.push_back(MakeEntry(n));
   return plan;
 }
 

@@ -1,7 +1,9 @@
 // The real-process crash test (the engine issue's contract): run the engine as a separate process
 // (rf_crash_worker, see crash_worker.cc) under a mixed load of steps, retries, timers, approvals,
 // events and undo chains; kill it with SIGKILL at random moments at least 20 times, restarting it
-// each time; let it finish; then, with no worker running, read both LevelDB directories and check
+// each time, while new instances keep arriving (the load lasts as long as the killing: see
+// crash_plan.h); close the plan, let it finish; then, with no worker running, read both LevelDB
+// directories and check
 //   - every planned instance exists once and has exactly the status and outcome its input dictates;
 //   - every downstream effect was applied once per idempotency key, at most once per step of an
 //     instance, and matches the instance's history one for one (steps and undo actions);
@@ -9,7 +11,10 @@
 //   - every planned approval decision is recorded with its actor, every deadline and timer fired,
 //     every event (buffered or not) reached its instance, and nothing is left behind (outbox,
 //     subscriptions, buffered events, open tasks, timers).
-// The kill delays come from a seeded PRNG, so a failing schedule can be replayed.
+// A kill lands "mid-load" when the store held, at that moment, an instance in a non-terminal
+// status or an outbox entry (an invocation issued and not yet answered), as the next run finds
+// it before touching anything; at least 20 kills must. The kill delays come from a seeded PRNG,
+// so a failing schedule can be replayed (the arrivals follow the clock, so not exactly).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <leveldb/db.h>
@@ -47,7 +52,8 @@ constexpr int kMinDelayMs = 20, kMaxDelayMs = 300;
 constexpr std::uint64_t kSeed = 20261127;
 constexpr auto kFinishLimit = std::chrono::seconds(120);
 
-pid_t SpawnWorker(const std::string& dir) {
+pid_t SpawnWorker(const std::string& dir, int run) {
+  const std::string run_text = std::to_string(run);
   const std::string log = dir + "/worker.log";
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -57,10 +63,18 @@ pid_t SpawnWorker(const std::string& dir) {
       ::dup2(fd, 2);
       ::close(fd);
     }
-    ::execl(RF_CRASH_WORKER, RF_CRASH_WORKER, dir.c_str(), static_cast<char*>(nullptr));
+    ::execl(RF_CRASH_WORKER, RF_CRASH_WORKER, dir.c_str(), run_text.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   return pid;
+}
+
+bool WriteFileAtomically(const std::string& path, const std::string& text) {
+  {
+    std::ofstream f(path + ".tmp", std::ios::trunc);
+    if (!(f << text) || !f.flush()) return false;
+  }
+  return ::rename((path + ".tmp").c_str(), path.c_str()) == 0;
 }
 
 std::string Tail(const std::string& path, size_t lines) {
@@ -137,14 +151,14 @@ class Problems {
 };
 
 struct Summary {
-  int kills = 0, kills_before_done = 0;
+  int kills = 0, kills_mid_load = 0, kills_mid_call = 0;
   size_t instances = 0, effects = 0, undo_effects = 0, replayed_answers = 0, replayed_keys = 0;
   size_t history_events = 0, dead_letters = 0, retried_attempts = 0, buffered_events = 0;
   std::map<std::string, int> statuses;
 };
 
 // Reads both stores and checks every promise of the contract.
-void Verify(const std::string& dir, Summary& sum, Problems& bad) {
+void Verify(const std::string& dir, int plan_size, Summary& sum, Problems& bad) {
   state::LevelDbOptions lo;
   lo.create_if_missing = false;
   lo.sync = false;
@@ -225,7 +239,7 @@ void Verify(const std::string& dir, Summary& sum, Problems& bad) {
   sum.effects = effects.size();
 
   // ---- every planned instance
-  const std::vector<PlanEntry> plan = MakePlan();
+  const std::vector<PlanEntry> plan = MakePlan(plan_size);
   std::set<std::string> planned_ids, bad_path_ids;
   for (const PlanEntry& p : plan) {
     const std::string who = p.workflow + " #" + p.key() + " (" + p.path + ", event " + p.event_mode + ")";
@@ -458,24 +472,27 @@ TEST(CrashTest, KillNineAtRandomMomentsLosesAndDuplicatesNothing) {
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int> delay(kMinDelayMs, kMaxDelayMs);
   Summary sum;
+  const std::int64_t epoch = MonotonicMs();
+  ASSERT_TRUE(WriteFileAtomically(dir + "/epoch", std::to_string(epoch)));
   for (int i = 0; i < kills; ++i) {
-    pid = SpawnWorker(dir);
+    pid = SpawnWorker(dir, i + 1);
     ASSERT_GT(pid, 0) << "fork failed";
     std::this_thread::sleep_for(std::chrono::milliseconds(delay(rng)));
     int status = 0;
     ASSERT_EQ(0, ::waitpid(pid, &status, WNOHANG)) << "the worker stopped on its own before kill " << i + 1 << ": "
                                                    << Describe(status);
-    const bool finished_before = fs::exists(dir + "/done");
     ASSERT_EQ(0, ::kill(pid, SIGKILL));
     ASSERT_EQ(pid, ::waitpid(pid, &status, 0));
     pid = -1;
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << Describe(status);
     ++sum.kills;
-    if (!finished_before) ++sum.kills_before_done;
   }
+  // No worker runs now, so no instance is due that was not counted: close the plan there.
+  const int plan_size = DueCount(MonotonicMs() - epoch);
+  ASSERT_TRUE(WriteFileAtomically(dir + "/plan_size", std::to_string(plan_size)));
 
   // The last run: until every planned instance is terminal.
-  pid = SpawnWorker(dir);
+  pid = SpawnWorker(dir, kills + 1);
   ASSERT_GT(pid, 0);
   const auto limit = Clock::now() + kFinishLimit;
   while (!fs::exists(dir + "/done")) {
@@ -488,17 +505,35 @@ TEST(CrashTest, KillNineAtRandomMomentsLosesAndDuplicatesNothing) {
   ::waitpid(pid, nullptr, 0);
   pid = -1;
 
+  // Work in flight at each kill, from what the next run found in the store (see
+  // ReportStoreAtStart in crash_worker.cc). A run killed before it wrote its line changed
+  // nothing, so kill k is described by the first run after k that reported.
+  std::map<int, std::pair<long, long>> at_start;  // run → (non-terminal instances, outbox entries)
+  {
+    std::ifstream f(dir + "/at_start");
+    int run = 0;
+    long nonterminal = 0, outbox = 0;
+    while (f >> run >> nonterminal >> outbox) at_start[run] = {nonterminal, outbox};
+  }
+  ASSERT_EQ(1u, at_start.count(kills + 1)) << "the last run did not report what it found";
+  for (int k = 1; k <= kills; ++k) {
+    const auto& [nonterminal, outbox] = at_start.upper_bound(k)->second;
+    if (nonterminal > 0 || outbox > 0) ++sum.kills_mid_load;
+    if (outbox > 0) ++sum.kills_mid_call;
+  }
+
   Problems bad;
-  Verify(dir, sum, bad);
+  Verify(dir, plan_size, sum, bad);
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  std::cout << "crash test: " << sum.kills << " kills (" << sum.kills_before_done << " before the load was done), "
-            << sum.instances << " instances [";
+  std::cout << "crash test: " << sum.kills << " kills, " << sum.kills_mid_load << " mid-load ("
+            << 100.0 * sum.kills_mid_load / sum.kills << "%: a non-terminal instance or an outbox entry in the store), "
+            << sum.kills_mid_call << " with a call in flight (an outbox entry); " << sum.instances << " instances [";
   for (const auto& [st, n] : sum.statuses) std::cout << st << " " << n << ", ";
   std::cout << "], " << sum.effects << " effects (" << sum.undo_effects << " undo), " << sum.replayed_answers
             << " answers replayed for " << sum.replayed_keys << " keys after crashes, " << sum.retried_attempts
             << " failed attempts retried, " << sum.buffered_events << " events taken from the buffer, "
             << sum.dead_letters << " dead letters, " << sum.history_events << " history events, " << secs << "s\n";
-  EXPECT_GE(sum.kills_before_done, 20) << "most kills came after the load was over: the test proves little";
+  EXPECT_GE(sum.kills_mid_load, 20) << "too few kills landed while work was in flight: the test proves little";
   EXPECT_EQ(0u, bad.count()) << bad.count() << " problems:\n" << bad.Text();
 }
 

@@ -1,10 +1,14 @@
-// rf_crash_worker DIR: the engine as a separate process under a mixed load, meant to be killed
-// with SIGKILL at any moment and restarted (tests/crash/crash_test.cc does that).
+// rf_crash_worker DIR RUN: the engine as a separate process under a mixed load, meant to be
+// killed with SIGKILL at any moment and restarted (tests/crash/crash_test.cc does that; RUN
+// numbers its runs 1, 2, ...).
 //
-//   DIR/engine   the engine's LevelDB (sync = true), SystemClock, ticking every 20ms
-//   DIR/effects  the `sim` connector's own LevelDB: the downstream system's durable effects
-//   DIR/epoch    when the first run began (the planned starts are spread from there)
-//   DIR/done     written once every planned instance is terminal; the worker then idles
+//   DIR/engine     the engine's LevelDB (sync = true), SystemClock, ticking every 20ms
+//   DIR/effects    the `sim` connector's own LevelDB: the downstream system's durable effects
+//   DIR/epoch      written by the test: the monotonic time the planned starts are spread from
+//   DIR/plan_size  written by the test once it stops killing: the plan's size (until then, new
+//                  instances keep arriving, see crash_plan.h)
+//   DIR/at_start   one line per run: what the store held when it began (ReportStoreAtStart)
+//   DIR/done       written once the plan is closed and all of it is terminal; the worker idles
 //
 // The `sim` connector behaves like a real downstream system that honours idempotency keys: an
 // invocation whose key it has seen gets the stored answer back and nothing is applied again;
@@ -14,7 +18,8 @@
 // most the first two attempts) so that retries and undo retries happen.
 //
 // The driver (main thread) repeats, on every run, until every planned instance is terminal:
-// start each planned instance when its time has come (idempotent by business key), deliver its
+// start each planned instance when its time has come (idempotent by business key; instances
+// already terminal are skipped by the status index), deliver its
 // event as planned (before the start, right after it, or once the instance waits) unless the
 // engine's committed state shows it was delivered already, and decide the open approvals as
 // planned (a task completed meanwhile answers FailedPrecondition, which is fine).
@@ -29,9 +34,11 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <future>
 #include <iostream>
 #include <map>
@@ -236,44 +243,55 @@ bool ReadFile(const std::string& path, std::string* out) {
 
 class Driver {
  public:
-  Driver(engine::Engine* e, state::StateStore* store) : engine_(e), store_(store), plan_(MakePlan()) {}
+  Driver(engine::Engine* e, state::StateStore* store) : engine_(e), store_(store) {
+    // Instances already terminal (from earlier runs) are known from the status index, so a
+    // restart does not look at each of them again.
+    for (const std::string& st : engine::StatusNames()) {
+      if (!engine::IsTerminalStatus(st)) continue;
+      const std::string prefix = "idx/status/" + st + "/";
+      Status s = store_->ScanPrefix(prefix, [&](std::string_view k, std::string_view) {
+        terminal_ids_.insert(std::string(k.substr(prefix.size())));
+        return true;
+      });
+      if (!s.ok()) Die("scan " + prefix + ": " + s.message());
+    }
+  }
 
-  // One pass over the plan. True when every planned instance is terminal.
-  bool Pass(std::int64_t epoch_ms) {
-    const std::int64_t now = NowMs();
-    // Early events first: they must be buffered before their instance exists.
+  // One pass over the instances due by now (at most `limit`, the closed plan's size, or no limit
+  // while the plan is open). True when the plan is closed and every instance of it is terminal.
+  bool Pass(std::int64_t epoch_ms, int limit) {
+    const int due = std::min(limit, DueCount(MonotonicMs() - epoch_ms));
     std::vector<const PlanEntry*> to_start;
-    for (size_t i = 0; i < plan_.size(); ++i) {
-      const PlanEntry& e = plan_[i];
-      if (ids_.count(e.n) != 0) continue;
-      if (now < epoch_ms + static_cast<std::int64_t>(i) * kStartSpacingMs) continue;
+    while (static_cast<int>(plan_.size()) < due) {
+      plan_.push_back(MakeEntry(static_cast<int>(plan_.size()) + 1));
+      const PlanEntry& e = plan_.back();
+      std::string id;
+      if (store_->Get("bkey/" + e.workflow + "/" + e.key(), &id).ok() && terminal_ids_.count(id) != 0) {
+        ids_[e.n] = id;  // done in an earlier run
+        continue;
+      }
+      // Early events first: they must be buffered before their instance exists.
       if (e.event_mode == "early" && !EventDelivered(e)) Deliver(e);
-      to_start.push_back(&e);
+      to_start.push_back(&e);  // idempotent by business key if an earlier run started it
+      open_.insert(e.n);
     }
     StartAll(to_start);
-    bool all_terminal = true;
-    for (const PlanEntry& e : plan_) {
-      auto it = ids_.find(e.n);
-      if (it == ids_.end()) {
-        all_terminal = false;
+    for (auto it = open_.begin(); it != open_.end();) {
+      const PlanEntry& e = plan_[static_cast<size_t>(*it - 1)];
+      auto inst = engine_->GetInstance(ids_.at(e.n));
+      if (!inst.ok()) Die("instance " + ids_.at(e.n) + " of " + e.key() + ": " + inst.status().message());
+      if (engine::IsTerminalStatus(TextOf(inst->Find("status")))) {
+        it = open_.erase(it);
         continue;
       }
-      if (terminal_.count(e.n) != 0) continue;
-      auto inst = engine_->GetInstance(it->second);
-      if (!inst.ok()) Die("instance " + it->second + " of " + e.key() + ": " + inst.status().message());
-      const std::string status = TextOf(inst->Find("status"));
-      if (engine::IsTerminalStatus(status)) {
-        terminal_.insert(e.n);
-        continue;
-      }
-      all_terminal = false;
+      ++it;
       if (!e.wants_event() || delivered_.count(e.n) != 0) continue;
       if (e.event_mode == "during" || (e.event_mode == "late" && WaitsForEvent(*inst))) {
         if (!EventDelivered(e)) Deliver(e);
       }
     }
     DecideTasks();
-    return all_terminal;
+    return due == limit && open_.empty();
   }
 
  private:
@@ -322,10 +340,14 @@ class Driver {
     delivered_.insert(e.n);
   }
 
+  // Starts (or, for those an earlier run started, looks up by business key: the idempotent
+  // start must answer the instance the key already names).
   void StartAll(const std::vector<const PlanEntry*>& entries) {
     std::vector<std::future<Result<engine::StartResult>>> futures;
-    std::vector<std::shared_ptr<std::promise<Result<engine::StartResult>>>> promises;
+    std::vector<std::string> known;
     for (const PlanEntry* e : entries) {
+      std::string id;
+      known.push_back(store_->Get("bkey/" + e->workflow + "/" + e->key(), &id).ok() ? id : std::string());
       engine::StartRequest req;
       req.workflow = e->workflow;
       req.business_key = e->key();
@@ -343,11 +365,12 @@ class Driver {
       auto p = std::make_shared<std::promise<Result<engine::StartResult>>>();
       futures.push_back(p->get_future());
       engine_->Start(std::move(req), [p](Result<engine::StartResult> r) { p->set_value(std::move(r)); });
-      promises.push_back(std::move(p));
     }
     for (size_t i = 0; i < entries.size(); ++i) {
       auto r = futures[i].get();
       if (!r.ok()) Die("start " + entries[i]->key() + ": " + r.status().message());
+      if (!known[i].empty() && r->instance_id != known[i])
+        Die("start " + entries[i]->key() + " answered " + r->instance_id + ", but its business key names " + known[i]);
       ids_[entries[i]->n] = r->instance_id;
       by_id_[r->instance_id] = entries[i];
     }
@@ -372,11 +395,34 @@ class Driver {
 
   engine::Engine* engine_;
   state::StateStore* store_;
-  std::vector<PlanEntry> plan_;
+  std::deque<PlanEntry> plan_;  // entries 1 .. plan_.size(); a deque: pointers to them stay valid
+  std::set<std::string> terminal_ids_;
   std::map<int, std::string> ids_;
   std::map<std::string, const PlanEntry*> by_id_;
-  std::set<int> terminal_, delivered_;
+  std::set<int> open_, delivered_;  // open_: due, started by this run, not terminal yet
 };
+
+// What the store holds as this run begins, i.e. what was durable when the previous run was
+// killed: instances not in a terminal status, and outbox entries (invocations issued and not
+// yet answered). Appended as "RUN NONTERMINAL OUTBOX" to DIR/at_start before the engine
+// touches anything, so that a run killed before it wrote the line left the store as it found it.
+void ReportStoreAtStart(state::StateStore* store, const std::string& dir, const std::string& run) {
+  long nonterminal = 0, outbox = 0;
+  Status s = store->ScanPrefix("idx/status/", [&](std::string_view k, std::string_view) {
+    std::string_view rest = k.substr(std::string_view("idx/status/").size());
+    if (!engine::IsTerminalStatus(std::string(rest.substr(0, rest.find('/'))))) ++nonterminal;
+    return true;
+  });
+  if (s.ok()) s = store->ScanPrefix("outbox/", [&](std::string_view, std::string_view) {
+      ++outbox;
+      return true;
+    });
+  if (!s.ok()) Die("scan at start: " + s.message());
+  const std::string line = run + " " + std::to_string(nonterminal) + " " + std::to_string(outbox) + "\n";
+  int fd = ::open((dir + "/at_start").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0 || ::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) Die("cannot write at_start");
+  ::close(fd);
+}
 
 int Main(int argc, char** argv) {
   if (argc == 2 && std::string(argv[1]) == "--check") {
@@ -396,25 +442,23 @@ int Main(int argc, char** argv) {
     });
     return s.ok() ? 0 : 2;
   }
-  if (argc != 2) {
-    std::cerr << "usage: rf_crash_worker DIR | --check | --dump DIR PREFIX\n";
+  if (argc != 3) {
+    std::cerr << "usage: rf_crash_worker DIR RUN | --check | --dump DIR PREFIX\n";
     return 2;
   }
   const std::string dir = argv[1];
-  ::mkdir(dir.c_str(), 0755);
+  const std::string run = argv[2];
   const std::int64_t started = NowMs();
 
   std::string epoch_text;
-  if (!ReadFile(dir + "/epoch", &epoch_text) || epoch_text.empty()) {
-    epoch_text = std::to_string(NowMs());
-    WriteFileAtomically(dir + "/epoch", epoch_text);
-  }
+  if (!ReadFile(dir + "/epoch", &epoch_text) || epoch_text.empty()) Die("no " + dir + "/epoch (the test writes it)");
   const std::int64_t epoch = std::stoll(epoch_text);
 
   state::LevelDbOptions lo;
   lo.sync = true;
   auto store = state::OpenLevelDb(dir + "/engine", lo);
   if (!store.ok()) Die(store.status().message());
+  ReportStoreAtStart(store->get(), dir, run);
 
   leveldb::Options eo;
   eo.create_if_missing = true;
@@ -449,7 +493,10 @@ int Main(int argc, char** argv) {
   Driver driver(&eng, store->get());
   bool announced = false;
   while (true) {
-    if (driver.Pass(epoch) && !announced) {
+    // DIR/plan_size appears once the test has stopped killing: the plan is closed there.
+    std::string size_text;
+    const int limit = ReadFile(dir + "/plan_size", &size_text) && !size_text.empty() ? std::stoi(size_text) : INT_MAX;
+    if (driver.Pass(epoch, limit) && !announced) {
       WriteFileAtomically(dir + "/done", std::to_string(NowMs()));
       std::cerr << "rf_crash_worker " << ::getpid() << ": every planned instance is terminal" << std::endl;
       announced = true;
