@@ -59,15 +59,15 @@ for ((r = 1; r <= rounds; r++)); do
     elif [ "${first_failure[$t]}" = "-" ]; then
       first_failure[$t]="$log"
     fi
-    printf 'round %d/%d  %-55s %-9s %4ds\n' "$r" "$rounds" "$t" "$verdict" "$took"
+    printf 'round %d/%d  %-60s %-9s %4ds\n' "$r" "$rounds" "$t" "$verdict" "$took"
   done
 done
 
 echo
-printf '%-55s %9s %6s %7s  %s\n' test passed leaks "avg s" "first failure"
+printf '%-60s %9s %6s %7s  %s\n' test passed leaks "avg s" "first failure"
 all=0
 for t in "${tests[@]}"; do
-  printf '%-55s %9s %6d %7d  %s\n' "$t" "${passed[$t]}/$rounds" "${leaks[$t]}" $(( ${seconds[$t]} / rounds )) "${first_failure[$t]}"
+  printf '%-60s %9s %6d %7d  %s\n' "$t" "${passed[$t]}/$rounds" "${leaks[$t]}" $(( ${seconds[$t]} / rounds )) "${first_failure[$t]}"
   [ "${passed[$t]}" -eq "$rounds" ] || all=1
 done
 crash_lines=$(grep -h '^crash test: [0-9]* kills' "$out"/*CrashTest*.log 2>/dev/null)
