@@ -22,6 +22,10 @@ struct Invocation {
   Value input;                  // a record
   Time deadline;                // the connector should give up by then
   int attempt = 1;
+  // Set only when the engine re-dispatches a call after a restart: the deadline of the attempt
+  // that was in flight when the previous process stopped (that attempt may still be running at
+  // the downstream system until then). 0 = a first dispatch.
+  Time previous_attempt_deadline;
 };
 
 // The outcome of an invocation. `error_kind` is one of ir::ErrorKinds() when !ok.

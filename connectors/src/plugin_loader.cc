@@ -284,7 +284,11 @@ std::string CallJson(const engine::Invocation& call) {
   member("operation", call.operation);
   out += "\"input\":" + (call.input.is_record() ? call.input.ToJson() : std::string("{}")) + ",";
   out += "\"deadline_ms\":" + std::to_string(call.deadline.ms) + ",";
-  out += "\"attempt\":" + std::to_string(call.attempt) + "}";
+  out += "\"attempt\":" + std::to_string(call.attempt);
+  if (call.previous_attempt_deadline.ms > 0) {
+    out += ",\"previous_attempt_deadline_ms\":" + std::to_string(call.previous_attempt_deadline.ms);
+  }
+  out += "}";
   return out;
 }
 

@@ -460,6 +460,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
         // The instance must be resident to receive the result.
         Instance* in = Load(inv.instance_id);
         if (in == nullptr) continue;
+        RecordRedispatch(inv, text);
         Dispatch(inv, timeout);
       }
       done.set_value();
@@ -629,8 +630,19 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       Invocation inv = InvocationFromOutbox(text);
       if (outstanding_.count(inv.instance_id + "|" + inv.invocation_id) != 0) continue;
       if (Load(inv.instance_id) == nullptr) continue;
+      RecordRedispatch(inv, text);
       Dispatch(inv, Duration{inv.deadline.ms - clock_->Now().ms});
     }
+  }
+
+  // Before a re-dispatch: the outbox entry takes the new attempt's deadline, so that a process
+  // restarted during this attempt hands it on as the previous attempt's deadline. Best effort:
+  // a failed write leaves the older (earlier) deadline.
+  void RecordRedispatch(const Invocation& inv, const std::string& text) {
+    state::WriteBatch b;
+    b.Put(OutboxKey(inv.instance_id, inv.invocation_id),
+          OutboxRecord(inv, Duration{Int(ParseTagged(text).Find("timeout_ms"), options_.default_step_timeout.ms)}));
+    (void)store_->Commit(b);
   }
 
   Invocation InvocationFromOutbox(const std::string& text) {
@@ -645,6 +657,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     if (const Value* i = v.Find("input")) inv.input = *i;
     inv.attempt = static_cast<int>(Int(v.Find("attempt"), 1));
     inv.deadline = Time{clock_->Now().ms + Int(v.Find("timeout_ms"), options_.default_step_timeout.ms)};
+    inv.previous_attempt_deadline = Time{Int(v.Find("deadline_ms"), 0)};
     return inv;
   }
 
@@ -1660,6 +1673,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     r["input"] = inv.input;
     r["attempt"] = Value(std::int64_t{inv.attempt});
     r["timeout_ms"] = Value(timeout.ms);
+    r["deadline_ms"] = Value(inv.deadline.ms);  // handed to the next process as the previous deadline
     return Value(std::move(r)).ToTaggedJson();
   }
 

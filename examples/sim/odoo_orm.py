@@ -10,7 +10,12 @@ Behaviour modelled (Odoo 17/18, as described in /work/shared/context/odoo-and-we
     and ``!`` (Polish notation, implicit ``&`` between consecutive terms); field paths may follow
     many2one links with dots (``partner_id.ref``);
   * unknown ids raise ``odoo.exceptions.MissingError``; unknown fields raise ``ValueError`` like
-    Odoo's ``Invalid field 'x' on model 'y'``.
+    Odoo's ``Invalid field 'x' on model 'y'``;
+  * SQL unique constraints (a model's ``unique`` list, Odoo's ``_sql_constraints`` with
+    ``unique(field)``; NULL/False never collides) are checked inside the one lock that serialises
+    every call, before the record is stored, so a violating call changes nothing; the violation is
+    the ``ValidationError`` that odoo/service/model.py ``_as_validation_error`` makes of
+    PostgreSQL's IntegrityError: "The operation cannot be completed: <constraint message>".
 
 Money (``monetary`` fields) and quantities (``float`` fields) are ``decimal.Decimal`` throughout;
 the JSON encoder in this module prints monetary values with exactly two decimals.
@@ -56,6 +61,17 @@ class UserError(OdooError):
 
 class ValidationError(OdooError):
     name = "odoo.exceptions.ValidationError"
+
+
+class UniqueViolation(ValidationError):
+    """A violated SQL unique constraint, as Odoo 17 reports it: odoo/service/model.py, retrying()
+    rolls the transaction back and raises _as_validation_error(env, exc), a ValidationError whose
+    message is "The operation cannot be completed: %s" with the constraint's (translated) message
+    from translate_sql_constraint(). The class name on the wire stays ValidationError."""
+
+    def __init__(self, constraint: str, message: str):
+        super().__init__(f"The operation cannot be completed: {message}")
+        self.constraint = constraint
 
 
 class MissingError(OdooError):
@@ -110,6 +126,10 @@ class Model:
     on_create: Optional[Callable[["Store", Dict[str, Any]], Dict[str, Any]]] = None
     # Called before unlink: fn(store, ids) (may raise UserError).
     on_unlink: Optional[Callable[["Store", List[int]], None]] = None
+    # SQL unique constraints: (constraint name, field, message), as `_sql_constraints` entries
+    # ("x_rf_key_unique", "unique(x_rf_key)", message). Enforced only while the store's
+    # `enforce_unique` is set (the retailflow_idempotency addon is installed).
+    unique: List[Tuple[str, str, str]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,6 +204,7 @@ class Store:
         self.next_id: Dict[str, int] = {m: 1 for m in models}
         self.version = 0  # bumped on every change (persistence, drop-after-commit fault)
         self.uid = 2
+        self.enforce_unique = True  # the retailflow_idempotency addon's constraints
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -518,6 +539,7 @@ class Store:
             if f.required and not rec.get(k) and k not in dict(later):
                 raise ValidationError(
                     f"The field '{f.string or k}' is required, please complete it.")
+        self._check_unique(m, {rid: rec})
         self.next_id[model] = rid + 1
         self.data[model][rid] = rec
         for k, v in later:
@@ -527,8 +549,32 @@ class Store:
         self.bump()
         return rid
 
+    def _check_unique(self, m: Model, changed: Dict[int, Dict[str, Any]]) -> None:
+        """Raises UniqueViolation when a record of `changed` (id -> its values after the change)
+        shares a non-empty value of a unique field with another record or with another of
+        `changed`."""
+        if not self.enforce_unique:
+            return
+        for constraint, fname, message in m.unique:
+            values = {rid: rec.get(fname) for rid, rec in self.data[m.name].items()}
+            values.update({rid: rec.get(fname) for rid, rec in changed.items()})
+            owner: Dict[Any, int] = {}
+            for rid, v in values.items():
+                if v in (False, None, ""):
+                    continue
+                if v in owner and (rid in changed or owner[v] in changed):
+                    raise UniqueViolation(f"{m.name.replace('.', '_')}_{constraint}", message)
+                owner.setdefault(v, rid)
+
     def create(self, model: str, vals_list: Any) -> Any:
         if isinstance(vals_list, list):
+            m = self.model(model)
+            if self.enforce_unique and m.unique and len(vals_list) > 1:
+                # One INSERT of the batch: a violation anywhere in it stores none of it.
+                pending = {-(i + 1): {f: self._coerce(m, f, v[f]) for _, f, _ in m.unique
+                                      if f in v}
+                           for i, v in enumerate(vals_list) if isinstance(v, dict)}
+                self._check_unique(m, pending)
             return [self.create_one(model, v) for v in vals_list]
         return self.create_one(model, vals_list)
 
@@ -536,6 +582,15 @@ class Store:
         m = self.model(model)
         if not isinstance(vals, dict):
             raise value_error(f"Invalid values for {model}.write: {vals!r}")
+        touched = {fname for _, fname, _ in m.unique} & set(vals)
+        if touched and self.enforce_unique:  # checked on the new values before any is applied
+            after = {}
+            for rec in self.browse(model, ids):
+                new = dict(rec)
+                for fname in touched:
+                    new[fname] = self._coerce(m, fname, vals[fname])
+                after[rec["id"]] = new
+            self._check_unique(m, after)
         for rec in self.browse(model, ids):
             for k, v in self._apply(m, rec, vals):
                 self._x2many(m, rec, k, v)

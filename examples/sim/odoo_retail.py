@@ -22,6 +22,11 @@ Behaviour modelled (Odoo 17/18 semantics, simplified where noted):
     (posted/cancel -> draft), button_cancel (draft -> cancel; "Only draft journal entries can
     be cancelled.").
   * stock.quant: setting inventory_quantity then action_apply_inventory sets quantity.
+  * the retailflow_idempotency addon (connectors/builtin/odoo_addon/): `x_rf_key` on
+    account.move, stock.picking and sale.order with the SQL constraint unique(x_rf_key) (see
+    RF_KEY_CONSTRAINT; enforced while the store's enforce_unique is set), and on the return wizard,
+    whose key action_create_returns gives to the return picking it creates (the addon's override
+    of _prepare_picking_default_values), so a second return for one key violates the constraint.
 
 Seed data: the catalogue (locations, SKUs, prices, customers) is simlib.catalogue(), shared with
 the POS, inventory and notification simulators; see seed().
@@ -38,6 +43,12 @@ import simlib
 from odoo_orm import (Field as F, Model, Store, UserError, ValidationError, money)
 
 YEAR = 2025
+
+# The addon's `_sql_constraints` entry, word for word (connectors/builtin/odoo_addon/
+# retailflow_idempotency/models/idempotency_mixin.py).
+RF_KEY_CONSTRAINT = ("x_rf_key_unique", "x_rf_key",
+                     "This retailflow idempotency key (x_rf_key) is already used by another "
+                     "record of this model.")
 
 
 def _now() -> str:
@@ -313,7 +324,8 @@ def return_action_create_returns(store: Store, ids: List[int], kw: Dict[str, Any
     new_id = store.create_one("stock.picking", {
         "picking_type_id": rtype, "location_id": orig["location_dest_id"],
         "location_dest_id": orig["location_id"], "origin": f"Return of {orig['name']}",
-        "partner_id": orig["partner_id"], "return_id": orig["id"]})
+        "partner_id": orig["partner_id"], "return_id": orig["id"],
+        "x_rf_key": wiz.get("x_rf_key") or False})
     for l in lines:
         if Decimal(l["quantity"]) > 0:
             store.create_one("stock.move", {
@@ -515,7 +527,7 @@ def build_models() -> Dict[str, Model]:
             "return_id": F("many2one", "Return of", relation="stock.picking"),
             "backorder_id": F("many2one", "Back Order of", relation="stock.picking"),
             "x_rf_key": F("char", "Integration reference")},
-              order="id desc", on_create=_picking_on_create,
+              unique=[RF_KEY_CONSTRAINT], order="id desc", on_create=_picking_on_create,
               methods={"action_confirm": picking_action_confirm,
                        "action_assign": picking_action_assign,
                        "button_validate": picking_button_validate,
@@ -537,7 +549,8 @@ def build_models() -> Dict[str, Model]:
         Model("stock.return.picking", {
             "picking_id": F("many2one", relation="stock.picking"),
             "product_return_moves": F("one2many", relation="stock.return.picking.line",
-                                      inverse="wizard_id")},
+                                      inverse="wizard_id"),
+            "x_rf_key": F("char", "Integration reference")},
               rec_name="picking_id", on_create=return_on_create,
               methods={"action_create_returns": return_action_create_returns}),
         Model("stock.return.picking.line", {
@@ -563,7 +576,7 @@ def build_models() -> Dict[str, Model]:
             "amount_total": F("monetary", compute=_sum_lines(
                 "sale.order.line", "order_id", "total", "product_uom_qty", "tax_id")),
             "x_rf_key": F("char", "Integration reference")},
-              order="id desc", on_create=sale_on_create,
+              unique=[RF_KEY_CONSTRAINT], order="id desc", on_create=sale_on_create,
               methods={"action_confirm": sale_action_confirm,
                        "action_cancel": sale_action_cancel}),
         Model("sale.order.line", {
@@ -614,7 +627,8 @@ def build_models() -> Dict[str, Model]:
             "amount_total": F("monetary", compute=_sum_lines(
                 "account.move.line", "move_id", "total", "quantity", "tax_ids")),
             "x_rf_key": F("char", "Integration reference")},
-              order="id desc", on_create=move_on_create, on_unlink=move_on_unlink,
+              unique=[RF_KEY_CONSTRAINT], order="id desc", on_create=move_on_create,
+              on_unlink=move_on_unlink,
               methods={"action_post": move_action_post, "button_draft": move_button_draft,
                        "button_cancel": move_button_cancel}),
         Model("account.move.line", {

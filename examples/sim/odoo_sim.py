@@ -28,7 +28,25 @@ only). Admin routes live outside Odoo's namespace under ``/__admin/``:
     ``drop_response_after_commit_rate``, or for the next ``drop_next_commits`` such calls.
   * ``GET /__admin/state``: record counts per model; ``?model=M`` adds all its records as
     ``read`` returns them, optionally filtered with ``&domain=<JSON domain>``.
-  * ``POST /__admin/reset``: reseeds the database and clears the faults.
+  * ``POST /__admin/reset``: reseeds the database, clears the faults and releases every gate.
+  * ``POST /__admin/gate`` ``{"model", "method", "action": "hold", "count": n}`` holds the next
+    ``n`` (default 1) calls of ``model.method`` (JSON-RPC or JSON-2) after they were received and
+    authenticated but before they run; later calls pass. ``{"model", "method", "action":
+    "release", "requests": [k, ...]}`` lets the held calls numbered ``k`` (all held ones when
+    ``requests`` is absent) run, in the order given, and disarms the gate when none is left to
+    hold. A released call runs even when its client has gone (a late commit, as a real Odoo worker
+    finishes a request whose caller died). ``GET /__admin/gate`` shows every gate: ``armed``
+    (calls still to hold) and its ``requests`` ``[{"n", "state": "held"|"running"|"done",
+    "outcome": "ok"|<Odoo exception name>, "message"}]``, so a test can wait until a call is held
+    or done instead of sleeping.
+  * ``POST /__admin/addon`` ``{"installed": bool}``: with the retailflow_idempotency addon
+    (the default; ``--without-addon`` starts without it) x_rf_key is unique per model.
+
+A violated unique constraint is answered as Odoo 17 answers it: odoo/service/model.py (retrying,
+_as_validation_error) raises ValidationError("The operation cannot be completed: <constraint
+message>"), which odoo/http.py serialize_exception turns into ``data`` of the JSON-RPC error
+(JsonRPCDispatcher.handle_error: code 200 in 17.0, "Odoo Server Error") and into the JSON-2 body
+with the exception's http_status, 422 for UserError and its subclasses (Json2Dispatcher.handle_error).
 """
 
 from __future__ import annotations
@@ -49,6 +67,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from odoo_orm import (ORM_SIGNATURES, AccessDenied, AccessError, OdooError,  # noqa: E402
                       Store, call_orm, dumps, loads)
+from odoo_gate import Gates  # noqa: E402
 from odoo_retail import build_models, seed  # noqa: E402
 
 SERVER_VERSION = {"server_version": "17.0", "server_version_info": [17, 0, 0, "final", 0, ""],
@@ -73,8 +92,10 @@ class Simulator:
     """The database, the users, the faults and the one lock that serialises everything."""
 
     def __init__(self, db: str, login: str, api_key: str, state_file: Optional[str],
-                 stock_seed: int = 1):
+                 stock_seed: int = 1, addon: bool = True):
         self.db, self.login, self.api_key = db, login, api_key
+        self.addon = addon  # the retailflow_idempotency addon: x_rf_key unique per model
+        self.gates = Gates()
         self.stock_seed = stock_seed  # starting quants: simlib.starting_stock(stock_seed)
         self.state_file = state_file
         self.lock = threading.RLock()
@@ -88,7 +109,13 @@ class Simulator:
     def _fresh_store(self) -> Store:
         store = Store(build_models())
         seed(store, stock_seed=self.stock_seed)
+        store.enforce_unique = self.addon
         return store
+
+    def set_addon(self, installed: bool) -> None:
+        with self.lock:
+            self.addon = installed
+            self.store.enforce_unique = installed
 
     def users(self) -> Dict[int, Tuple[str, str]]:
         return {2: ("admin", "admin"), 6: (self.login, self.api_key)}
@@ -99,6 +126,7 @@ class Simulator:
             self.faults = dict(DEFAULT_FAULTS)
             self.rng = random.Random(self.faults["seed"])
             self.persist()
+        self.gates.reset()
 
     def persist(self) -> None:
         if not self.state_file:
@@ -189,9 +217,12 @@ class Simulator:
         if method == "create" and "vals_list" not in named and "vals" in kw:
             kw["vals_list"] = kw.pop("vals")
         named.update(kw)
-        with self.lock:
-            self.store.uid = uid
-            return self.execute(model, method, ids, named, ctx)
+
+        def run() -> Any:
+            with self.lock:
+                self.store.uid = uid
+                return self.execute(model, method, ids, named, ctx)
+        return self.gates.run(model, method, run)
 
 
 def error_data(exc: OdooError, ctx: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
@@ -219,14 +250,17 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: str, ctype: str = "application/json",
               close: bool = False) -> None:
         data = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        if close:
-            self.send_header("Connection", "close")
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            if close:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the client went away (e.g. killed while its call was held)
             self.close_connection = True
-        self.end_headers()
-        self.wfile.write(data)
 
     def _drop(self) -> None:
         """Closes the connection without a response (a reply lost after the commit)."""
@@ -272,6 +306,8 @@ class Handler(BaseHTTPRequestHandler):
             self._admin_state(urllib.parse.parse_qs(url.query))
         elif url.path == "/__admin/faults":
             self._send(200, dumps(self.sim.faults))
+        elif url.path == "/__admin/gate":
+            self._send(200, dumps(self.sim.gates.state()))
         elif url.path == "/web/webclient/version_info":
             self._send(200, dumps(SERVER_VERSION))
         else:
@@ -313,6 +349,15 @@ class Handler(BaseHTTPRequestHandler):
             elif path == "/__admin/reset":
                 self.sim.reset()
                 self._send(200, dumps({"status": "ok"}))
+            elif path == "/__admin/gate":
+                if not isinstance(doc, dict):
+                    raise ValueError("expected a JSON object")
+                self._send(200, dumps(self.sim.gates.command(doc)))
+            elif path == "/__admin/addon":
+                if not isinstance(doc, dict) or not isinstance(doc.get("installed"), bool):
+                    raise ValueError('expected {"installed": true|false}')
+                self.sim.set_addon(doc["installed"])
+                self._send(200, dumps({"installed": self.sim.addon}))
             else:
                 self._send(404, dumps({"error": f"unknown admin route {path}"}))
         except (ValueError, TypeError) as e:
@@ -321,7 +366,7 @@ class Handler(BaseHTTPRequestHandler):
     def _admin_state(self, query: Dict[str, List[str]]) -> None:
         with self.sim.lock:
             store = self.sim.store
-            out: Dict[str, Any] = {"version": store.version,
+            out: Dict[str, Any] = {"version": store.version, "addon": self.sim.addon,
                                    "counts": {m: len(r) for m, r in store.data.items()}}
             model = (query.get("model") or [None])[0]
             try:
@@ -415,7 +460,6 @@ class Handler(BaseHTTPRequestHandler):
             ids = params.pop("ids", []) or []
             ctx = params.pop("context", {}) or {}
             with self.sim.lock:
-                self.sim.store.uid = 6
                 if model not in self.sim.store.models:
                     raise OdooError(f"the model {model!r} does not exist",
                                     "werkzeug.exceptions.NotFound")
@@ -424,7 +468,12 @@ class Handler(BaseHTTPRequestHandler):
                         and method not in m.methods):
                     raise OdooError(f"the method {model}.{method} does not exist",
                                     "werkzeug.exceptions.NotFound")
-                result = self.sim.execute(model, method, ids, params, ctx)
+
+            def run() -> Any:
+                with self.sim.lock:
+                    self.sim.store.uid = 6
+                    return self.sim.execute(model, method, ids, params, ctx)
+            result = self.sim.gates.run(model, method, run)
         except OdooError as exc:
             data = error_data(exc, ctx)
             self._reply(JSON2_STATUS.get(exc.name, 500), data, version)
@@ -451,11 +500,15 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="answer 503 for this many seconds after start")
     ap.add_argument("--malformed-rate", type=float, default=0.0)
     ap.add_argument("--drop-response-after-commit-rate", type=float, default=0.0)
+    ap.add_argument("--without-addon", action="store_true",
+                    help="run as an Odoo without the retailflow_idempotency addon (x_rf_key is "
+                         "not unique)")
     ap.add_argument("--seed", type=int, default=1,
                     help="seed for the faults and the starting stock (the inventory simulator's)")
     a = ap.parse_args(argv)
 
-    sim = Simulator(a.db, a.login, a.api_key, a.state, stock_seed=a.seed)
+    sim = Simulator(a.db, a.login, a.api_key, a.state, stock_seed=a.seed,
+                    addon=not a.without_addon)
     sim.set_faults({"latency_ms": a.latency_ms, "error_rate": a.error_rate,
                     "error_status": a.error_status, "malformed_rate": a.malformed_rate,
                     "down_until": time.time() + a.down_seconds if a.down_seconds else 0,

@@ -155,7 +155,14 @@ typedef struct rf_plugin_api {
    *                       strings; durations text like "1h30m"),
    *    "deadline_ms":     give up by then: milliseconds since the Unix epoch (UTC, wall clock);
    *                       0 = no deadline,
-   *    "attempt":         1 for the first attempt}
+   *    "attempt":         1 for the first attempt,
+   *    "previous_attempt_deadline_ms":
+   *                       present only when the host re-dispatches a call after a restart: the
+   *                       deadline (same clock as deadline_ms) of the attempt that was in
+   *                       flight when the previous host process stopped. That attempt may still
+   *                       be running at the downstream system until then; a plugin that cannot
+   *                       make its effect atomic there can wait until it has passed before it
+   *                       looks for what that attempt did}
    * Unknown members may appear in later versions and must be ignored.
    * `call` identifies the invocation in `complete` and `cancel`.
    * Must return promptly; the answer comes through host->complete, exactly once. */

@@ -61,6 +61,8 @@ struct Call {
   nlohmann::json input = nlohmann::json::object();
   std::int64_t deadline_ms = 0;  // Unix epoch milliseconds; 0 = none
   int attempt = 1;
+  // After a host restart: the deadline of the attempt that was in flight (0 = none).
+  std::int64_t previous_attempt_deadline_ms = 0;
 };
 
 namespace detail {
@@ -276,6 +278,7 @@ struct Glue {
       if (input != j.end() && input->is_object()) c.input = *input;
       c.deadline_ms = number("deadline_ms", 0);
       c.attempt = static_cast<int>(number("attempt", 1));
+      c.previous_attempt_deadline_ms = number("previous_attempt_deadline_ms", 0);
       state->invocation_id = c.invocation_id;
       {
         std::lock_guard<std::mutex> lock(in->table->mu);
