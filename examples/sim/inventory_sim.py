@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Inventory platform simulator: availability, reservations with expiry, adjustments and
-transfers through transit, per location. See README.md ("Inventory platform simulator").
+transfers through transit, per location. Every POST/PUT/PATCH/DELETE honours `Idempotency-Key` as
+the IETF draft says, including 409 while the first request of a key is still being processed
+(inflight.py); a gate holds requests of one operation for tests (POST /__admin/gate).
+See README.md ("Inventory platform simulator").
 
     python3 examples/sim/inventory_sim.py --port 8072 [--state inv.json] [--seed 1]
 """
@@ -12,6 +15,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import inflight  # noqa: E402
 import simlib  # noqa: E402
 from simlib import App, bad_request, conflict, iso, not_found, route, unprocessable  # noqa: E402
 
@@ -20,7 +24,7 @@ STORE_LOCATIONS = list(simlib.STORES) + list(simlib.WAREHOUSES)
 LOCATIONS = STORE_LOCATIONS + [simlib.TRANSIT_LOCATION]
 
 
-class InventoryApp(App):
+class InventoryApp(inflight.InFlightApp, App):
     name = "inventory"
     idempotent_methods = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -261,8 +265,9 @@ class InventoryApp(App):
         with self.lock:
             self._expire_due()
             r = self._reservation(req.params["id"])
-            if r["status"] in ("released", "expired"):
-                # Releasing twice, or after expiry, is harmless: nothing is held any more.
+            if r["status"] in ("released", "expired", "returned"):
+                # Releasing twice, after expiry, or after its transfer was cancelled (the goods
+                # came back) is harmless: nothing is held any more.
                 return 200, {"reservation_id": r["reservation_id"], "status": r["status"]}
             if r["status"] != "active":
                 raise conflict("reservation %s is %s; it can no longer be released"
@@ -336,7 +341,7 @@ class InventoryApp(App):
 
     # ------------------------------------------------------------------ transfers
     @route("POST", r"/v1/transfers")
-    def ship(self, req):
+    def ship_transfer(self, req):
         body = req.json()
         with self.lock:
             self._expire_due()
@@ -379,7 +384,7 @@ class InventoryApp(App):
             return 200, self._transfer(req.params["id"])
 
     @route("POST", r"/v1/transfers/(?P<id>[^/]+)/receive")
-    def receive(self, req):
+    def receive_transfer(self, req):
         body = req.json(required=False)
         with self.lock:
             t = self._transfer(req.params["id"])
@@ -412,7 +417,7 @@ class InventoryApp(App):
             return 200, t
 
     @route("POST", r"/v1/transfers/(?P<id>[^/]+)/cancel")
-    def cancel(self, req):
+    def cancel_transfer(self, req):
         with self.lock:
             t = self._transfer(req.params["id"])
             if t["status"] == "cancelled":
@@ -423,7 +428,12 @@ class InventoryApp(App):
             for ln in t["lines"]:
                 self._cell(simlib.TRANSIT_LOCATION, ln["sku"])["on_hand"] -= ln["qty"]
                 self._cell(t["from_location"], ln["sku"])["on_hand"] += ln["qty"]
-            t["status"], t["cancelled_at"] = "cancelled", iso(time.time())
+            now = iso(time.time())
+            t["status"], t["cancelled_at"] = "cancelled", now
+            # The goods are back on the source's shelves, sellable: the reservation holds nothing.
+            r = self.reservations.get(t["reservation_id"])
+            if r is not None and r["status"] == "shipped":
+                r["status"], r["updated_at"] = "returned", now
             self.save()
             return 200, t
 

@@ -1,23 +1,26 @@
 #!/usr/bin/env python3
 """Notification receiver: the customer-messaging provider retailflow's `notify` connector posts
 to (an outbound Standard Webhook). Verifies the signature, dedupes on webhook-id and stores the
-messages. See README.md ("Notification receiver").
+messages. A delivery still being processed answers 409 in progress (inflight.py); a gate holds
+deliveries for tests (POST /__admin/gate). See README.md ("Notification receiver").
 
     python3 examples/sim/notify_sim.py --port 8073 --webhook-secret whsec_...
 """
 
+import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import inflight  # noqa: E402
 import simlib  # noqa: E402
 from simlib import ApiError, App, bad_request, iso, not_found, route, unprocessable  # noqa: E402
 
 DEFAULT_SECRET = simlib.make_secret("retailflow-notify-sim")
 
 
-class NotifyApp(App):
+class NotifyApp(inflight.InFlightApp, App):
     name = "notify"
 
     def reset_state(self):
@@ -35,7 +38,13 @@ class NotifyApp(App):
         self.seen, self.counters, self.seq = d["seen_webhook_ids"], d["counters"], d["seq"]
 
     @route("POST", r"/v1/messages")
-    def post_message(self, req):
+    @inflight.keyed_by_handler
+    def send(self, req):
+        """The `webhook-id` is the idempotency key (inflight.py): a retry of a message taken
+        gets the stored answer (marked "duplicate"), a retry while the first delivery of that id
+        is still being processed gets 409 in progress. The signature is checked first (every
+        attempt is signed anew), and the fingerprint is the event's type and data: the envelope's
+        timestamp changes between attempts."""
         secrets = self.args.webhook_secret or [DEFAULT_SECRET]
         try:
             wid = simlib.verify_webhook(secrets, req.headers, req.body, self.args.tolerance)
@@ -43,11 +52,32 @@ class NotifyApp(App):
             with self.lock:
                 self.counters["rejected_signature"] += 1
             raise ApiError(401, "bad_signature", str(e))
-        with self.lock:
-            if wid in self.seen:  # a retry of a message already taken: acknowledged, not stored again
+        try:
+            body = json.loads(req.body.decode("utf-8"))
+            payload = json.dumps([body.get("type"), body.get("data")], sort_keys=True)
+        except (UnicodeDecodeError, ValueError, AttributeError):
+            payload = req.body.decode("utf-8", "replace")
+        fp = inflight.fingerprint("POST /v1/messages", payload)
+        outcome, resp = self.run_once(wid, fp, "send", "POST /v1/messages",
+                                      lambda: self._as_response(self._take, req, wid))
+        if outcome == "replayed":
+            with self.lock:
                 self.counters["duplicates"] += 1
                 self.save()
-                return 200, {"message_id": self.seen[wid], "duplicate": True}
+            if 200 <= resp.status < 300 and isinstance(resp.body, dict):
+                resp.body = dict(resp.body, duplicate=True)
+        return resp
+
+    @staticmethod
+    def _as_response(fn, req, wid):
+        try:
+            status, body = fn(req, wid)
+        except ApiError as e:
+            return simlib.Response(e.status, e.body())
+        return simlib.Response(status, body)
+
+    def _take(self, req, wid):
+        """Validates and stores one message; the caller holds the lock."""
         try:
             body = req.json()
             data = body.get("data")
@@ -63,24 +93,18 @@ class NotifyApp(App):
             if payload is not None and not isinstance(payload, dict):
                 raise unprocessable("data.data must be an object when present", code="bad_data")
         except ApiError:
-            with self.lock:
-                self.counters["rejected_body"] += 1
+            self.counters["rejected_body"] += 1
             raise
-        with self.lock:
-            if wid in self.seen:  # the same retry raced the first delivery
-                self.counters["duplicates"] += 1
-                return 200, {"message_id": self.seen[wid], "duplicate": True}
-            self.seq += 1
-            mid = "MSG-%06d" % self.seq
-            self.messages[mid] = {"message_id": mid, "webhook_id": wid, "to": to, "template": template,
-                                  "data": payload or {}, "event_type": body.get("type"),
-                                  "event_timestamp": body.get("timestamp"),
-                                  "received_at": iso(time.time()),
-                                  "correlation_id": req.headers.get("X-Correlation-Id")}
-            self.seen[wid] = mid
-            self.counters["accepted"] += 1
-            self.save()
-            return 200, {"message_id": mid}
+        self.seq += 1
+        mid = "MSG-%06d" % self.seq
+        self.messages[mid] = {"message_id": mid, "webhook_id": wid, "to": to, "template": template,
+                              "data": payload or {}, "event_type": body.get("type"),
+                              "event_timestamp": body.get("timestamp"),
+                              "received_at": iso(time.time()),
+                              "correlation_id": req.headers.get("X-Correlation-Id")}
+        self.seen[wid] = mid
+        self.counters["accepted"] += 1
+        return 200, {"message_id": mid}
 
     @route("GET", r"/v1/messages")
     def list_messages(self, req):

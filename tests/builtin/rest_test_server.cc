@@ -304,4 +304,88 @@ bool RestTestServer::MakeSelfSignedCert(const std::string& dir) {
   return std::system(cmd.c_str()) == 0;
 }
 
+struct IdempotentEndpoint::State {
+  Reply answer;
+  std::string problem_type;
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  bool holding = false;
+  size_t held = 0;
+  size_t effects = 0;
+  size_t in_progress_answers = 0;
+  std::set<std::string> claimed;
+  std::map<std::string, Reply> stored;
+};
+
+IdempotentEndpoint::IdempotentEndpoint(Reply answer, std::string problem_type)
+    : state_(std::make_shared<State>()) {
+  state_->answer = std::move(answer);
+  state_->problem_type = std::move(problem_type);
+}
+
+IdempotentEndpoint::~IdempotentEndpoint() { Release(); }
+
+RestTestServer::Handler IdempotentEndpoint::Handler(std::string path) {
+  return [st = state_, path = std::move(path)](const RecordedRequest& req) -> std::optional<Reply> {
+    if (req.path != path) return std::nullopt;
+    std::string key = req.Header("Idempotency-Key");
+    if (key.empty()) key = req.Header("webhook-id");
+    std::unique_lock lock(st->mu);
+    if (key.empty()) {
+      ++st->effects;
+      return st->answer;
+    }
+    if (auto it = st->stored.find(key); it != st->stored.end()) return it->second;
+    if (st->claimed.count(key)) {
+      ++st->in_progress_answers;
+      st->cv.notify_all();
+      Reply r = Reply::Json(409, R"({"type": ")" + st->problem_type +
+                                     R"(", "title": "A request is outstanding for this )"
+                                     R"(Idempotency-Key", "status": 409})");
+      r.content_type = "application/problem+json";
+      return r;
+    }
+    st->claimed.insert(key);
+    ++st->held;
+    st->cv.notify_all();
+    st->cv.wait(lock, [&] { return !st->holding; });
+    --st->held;
+    ++st->effects;
+    st->stored[key] = st->answer;
+    st->claimed.erase(key);
+    return st->answer;
+  };
+}
+
+void IdempotentEndpoint::Hold() {
+  std::lock_guard lock(state_->mu);
+  state_->holding = true;
+}
+
+void IdempotentEndpoint::Release() {
+  std::lock_guard lock(state_->mu);
+  state_->holding = false;
+  state_->cv.notify_all();
+}
+
+bool IdempotentEndpoint::WaitHeld(size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(state_->mu);
+  return state_->cv.wait_for(lock, timeout, [&] { return state_->held >= n; });
+}
+
+bool IdempotentEndpoint::WaitInProgressAnswers(size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(state_->mu);
+  return state_->cv.wait_for(lock, timeout, [&] { return state_->in_progress_answers >= n; });
+}
+
+size_t IdempotentEndpoint::effects() const {
+  std::lock_guard lock(state_->mu);
+  return state_->effects;
+}
+
+size_t IdempotentEndpoint::in_progress_answers() const {
+  std::lock_guard lock(state_->mu);
+  return state_->in_progress_answers;
+}
+
 }  // namespace rf::testing

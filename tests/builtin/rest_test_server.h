@@ -96,4 +96,39 @@ class RestTestServer {
   std::unique_ptr<Impl> impl_;
 };
 
+// The server side of the IETF Idempotency-Key draft for one path, with a hold, to make "an
+// earlier attempt still in flight" happen on purpose. A request carrying a key seen for the
+// first time claims it and, while the hold is closed, waits (on its connection's thread) before
+// it is "executed" (counted in effects()) and answered `answer`; another request with a claimed
+// key gets 409 application/problem+json with `problem_type` and the draft's title; a request
+// with a completed key gets the stored answer. Requests without a key get `answer` at once.
+// Thread-safe. Destroying it releases the hold (declare it after the server it serves).
+class IdempotentEndpoint {
+ public:
+  static constexpr const char* kSimulatorProblemType =
+      "https://retailflow.example/problems/idempotency-request-outstanding";
+
+  explicit IdempotentEndpoint(Reply answer, std::string problem_type = kSimulatorProblemType);
+  ~IdempotentEndpoint();
+  IdempotentEndpoint(const IdempotentEndpoint&) = delete;
+  IdempotentEndpoint& operator=(const IdempotentEndpoint&) = delete;
+
+  // For RestTestServer::SetHandler: answers requests to `path`, falls through for others.
+  RestTestServer::Handler Handler(std::string path);
+
+  void Hold();
+  void Release();
+  // Wait (bounded by `timeout`, false when it passed) until `n` first requests are held /
+  // `n` answers 409-in-progress were sent.
+  bool WaitHeld(size_t n, std::chrono::milliseconds timeout) const;
+  bool WaitInProgressAnswers(size_t n, std::chrono::milliseconds timeout) const;
+
+  size_t effects() const;
+  size_t in_progress_answers() const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
 }  // namespace rf::testing

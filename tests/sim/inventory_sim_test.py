@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -17,6 +18,9 @@ from simproc import start_sim, stop  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIM = os.path.join(ROOT, "examples", "sim", "inventory_sim.py")
+# The problem types of examples/sim/inflight.py (spelled out: the test checks the wire format).
+PROBLEM_IN_PROGRESS = "https://retailflow.example/problems/idempotency-request-outstanding"
+PROBLEM_KEY_REUSED = "https://retailflow.example/problems/idempotency-key-reused"
 
 
 def start(*args):
@@ -92,7 +96,8 @@ class InventorySimTest(unittest.TestCase):
         self.assertEqual(h2.get("Idempotent-Replayed"), "true")
         self.assertEqual(self.avail("WH-01", "SKU-0001")["reserved"], before["reserved"] + 2)
         st3, body = self.reserve(3, key="order-CC-0001-reserve")
-        self.assertEqual((st3, body["error"]["code"]), (422, "idempotency_key_reused"))
+        self.assertEqual((st3, body["code"]), (422, "idempotency_key_reused"))
+        self.assertEqual(body["type"], PROBLEM_KEY_REUSED)
         self.assertEqual(self.avail("WH-01", "SKU-0001")["reserved"], before["reserved"] + 2)
         # Adjustments honour keys too.
         adj = {"location": "PAR-01", "lines": [{"sku": "SKU-0003", "qty": 1}], "direction": "in",
@@ -244,6 +249,183 @@ class InventorySimTest(unittest.TestCase):
         st, r = call(self.base, "POST", "/v1/reservations", body, {"Idempotency-Key": "m-1"})
         self.assertEqual((st, r["reservation_id"]), (201, "RSV-000001"))
         self.assertEqual(len(call(self.base, "GET", "/__admin/state")[1]["reservations"]), 1)
+
+
+def wait_for(what, pred, timeout=10):
+    """Polls `pred` until it returns a true value (returned); fails after `timeout` seconds."""
+    deadline = time.time() + timeout
+    while True:
+        got = pred()
+        if got:
+            return got
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.01)
+
+
+class InFlightTest(unittest.TestCase):
+    """An Idempotency-Key whose first request is still being processed (held on the gate), hit by
+    real concurrent requests from threads."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.proc, cls.base = start("--seed", "3")
+
+    @classmethod
+    def tearDownClass(cls):
+        stop(cls.proc)
+
+    def setUp(self):
+        self.assertEqual(call(self.base, "POST", "/__admin/reset")[0], 200)
+
+    def gate(self, **body):
+        st, state = call(self.base, "POST", "/__admin/gate", body)
+        self.assertEqual(st, 200, state)
+        return state
+
+    def gate_state(self):
+        return call(self.base, "GET", "/__admin/gate")[1]
+
+    def reserved(self, sku, loc="WH-01"):
+        st, body = call(self.base, "GET", "/v1/locations/%s/availability?skus=%s" % (loc, sku))
+        return body["items"][0]["reserved"]
+
+    def reserve_body(self, qty=2, sku="SKU-0030"):
+        return {"location": "WH-01", "lines": [{"sku": sku, "qty": qty}], "reference": "CC-7",
+                "hold_for": "1d"}
+
+    def in_background(self, *args, **kw):
+        out = {}
+        t = threading.Thread(target=lambda: out.update(r=call(self.base, *args, **kw)))
+        t.start()
+        return t, out
+
+    def test_second_request_while_the_first_is_held_gets_409_then_the_stored_answer(self):
+        before = self.reserved("SKU-0030")
+        self.gate(operation="reserve", closed=True)
+        key = {"Idempotency-Key": "cc-7-reserve"}
+        first, first_out = self.in_background("POST", "/v1/reservations", self.reserve_body(), key,
+                                              raw=True)
+        wait_for("the first request held",
+                 lambda: self.gate_state()["held_keys"].get("reserve") == ["cc-7-reserve"])
+        # Eight retries at once while the first is in flight: every one 409, nothing done.
+        results = [None] * 8
+        go = threading.Barrier(len(results))
+
+        def retry(i):
+            go.wait()
+            results[i] = call(self.base, "POST", "/v1/reservations", self.reserve_body(), key,
+                              raw=True)
+        threads = [threading.Thread(target=retry, args=(i,)) for i in range(len(results))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        for st, hdrs, raw in results:
+            self.assertEqual(st, 409, raw)
+            self.assertTrue(hdrs["Content-Type"].startswith("application/problem+json"), hdrs)
+            p = json.loads(raw)
+            self.assertEqual((p["type"], p["status"], p["code"]),
+                             (PROBLEM_IN_PROGRESS, 409, "idempotency_request_outstanding"))
+            self.assertEqual(p["title"], "A request is outstanding for this Idempotency-Key")
+        state = self.gate_state()
+        self.assertEqual(state["in_progress_answers"], {"cc-7-reserve": 8})
+        self.assertEqual(state["claimed"], ["cc-7-reserve"])
+        self.assertEqual(self.reserved("SKU-0030"), before)
+        # The same key with another payload is refused even while in progress.
+        st, body = call(self.base, "POST", "/v1/reservations", self.reserve_body(qty=3), key)
+        self.assertEqual((st, body["type"]), (422, PROBLEM_KEY_REUSED))
+
+        self.gate(operation="reserve", closed=False)
+        first.join(30)
+        st, hdrs, raw = first_out["r"]
+        self.assertEqual(st, 201, raw)
+        self.assertNotIn("Idempotent-Replayed", hdrs)
+        # After completion: the stored answer, status and body, and still one effect.
+        st, hdrs, again = call(self.base, "POST", "/v1/reservations", self.reserve_body(), key,
+                               raw=True)
+        self.assertEqual((st, json.loads(again)), (201, json.loads(raw)))
+        self.assertEqual(hdrs["Idempotent-Replayed"], "true")
+        self.assertEqual(self.reserved("SKU-0030"), before + 2)
+        self.assertEqual(len(call(self.base, "GET", "/v1/reservations?reference=CC-7")[1]
+                             ["reservations"]), 1)
+        self.assertEqual(self.gate_state()["claimed"], [])
+
+    def test_simultaneous_first_requests_apply_once(self):
+        before = self.reserved("SKU-0031")
+        results = [None] * 12
+        go = threading.Barrier(len(results))
+
+        def send(i):
+            go.wait()
+            results[i] = call(self.base, "POST", "/v1/reservations",
+                              self.reserve_body(sku="SKU-0031"), {"Idempotency-Key": "race-1"})
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(results))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        oks = [body for st, body in results if st == 201]
+        self.assertTrue(oks)
+        self.assertTrue(all(st in (201, 409) for st, _ in results), results)
+        self.assertEqual(len({b["reservation_id"] for b in oks}), 1)
+        self.assertEqual(self.reserved("SKU-0031"), before + 2)
+
+    def test_a_stored_error_is_replayed_and_a_quoted_key_is_the_same_key(self):
+        body = {"location": "WH-01", "lines": [{"sku": "SKU-0032", "qty": 100000}],
+                "reference": "BIG"}
+        st1, e1 = call(self.base, "POST", "/v1/reservations", body, {"Idempotency-Key": "big-1"})
+        self.assertEqual((st1, e1["error"]["code"]), (409, "insufficient_stock"))
+        # RFC 8941 sf-string form, as the draft writes the header: the same key.
+        st2, hdrs, e2 = call(self.base, "POST", "/v1/reservations", body,
+                             {"Idempotency-Key": '"big-1"'}, raw=True)
+        self.assertEqual((st2, json.loads(e2)), (409, e1))
+        self.assertEqual(hdrs["Idempotent-Replayed"], "true")
+        for bad in ('"unterminated', "has space", "x" * 256):
+            st, p = call(self.base, "POST", "/v1/reservations", body, {"Idempotency-Key": bad})
+            self.assertEqual((st, p["code"]), (400, "idempotency_key_invalid"), bad)
+
+    def test_gate_holds_requests_without_a_key_and_validates_its_input(self):
+        before = self.reserved("SKU-0033")
+        self.gate(operation="reserve", closed=True)
+        t, out = self.in_background("POST", "/v1/reservations", self.reserve_body(sku="SKU-0033"))
+        wait_for("held", lambda: self.gate_state()["held"].get("reserve") == 1)
+        self.assertEqual(self.reserved("SKU-0033"), before)  # received, not executed
+        self.assertEqual(self.gate_state()["closed"], ["reserve"])
+        self.gate(open_all=True)
+        t.join(30)
+        self.assertEqual(out["r"][0], 201)
+        self.assertEqual(self.reserved("SKU-0033"), before + 2)
+        self.assertEqual(self.gate_state()["passed"]["reserve"], 1)
+        st, body = call(self.base, "POST", "/__admin/gate", {"operation": "nosuch", "closed": True})
+        self.assertEqual(st, 400)
+        self.assertIn("ship_transfer", body["error"]["message"])
+        self.assertEqual(call(self.base, "POST", "/__admin/gate", {"operation": "reserve"})[0], 400)
+
+    def test_reset_opens_the_gate(self):
+        self.gate(operation="adjust", closed=True)
+        adj = {"location": "PAR-01", "lines": [{"sku": "SKU-0034", "qty": 1}], "direction": "in",
+               "reason": "r"}
+        t, out = self.in_background("POST", "/v1/adjustments", adj, {"Idempotency-Key": "a-1"})
+        wait_for("held", lambda: self.gate_state()["held"].get("adjust") == 1)
+        call(self.base, "POST", "/__admin/reset")
+        t.join(30)
+        self.assertEqual(out["r"][0], 201)
+        self.assertEqual(self.gate_state()["closed"], [])
+
+    def test_cancelled_transfer_leaves_a_reservation_that_releases_harmlessly(self):
+        st, r = call(self.base, "POST", "/v1/reservations", self.reserve_body(sku="SKU-0035"))
+        before = self.reserved("SKU-0035")
+        st, t = call(self.base, "POST", "/v1/transfers",
+                     {"reservation_id": r["reservation_id"], "to_location": "PAR-01"})
+        self.assertEqual(st, 201)
+        st, c = call(self.base, "POST", "/v1/transfers/%s/cancel" % t["transfer_id"], {})
+        self.assertEqual((st, c["status"]), (200, "cancelled"))
+        st, got = call(self.base, "GET", "/v1/reservations/" + r["reservation_id"])
+        self.assertEqual(got["status"], "returned")
+        st, rel = call(self.base, "POST", "/v1/reservations/%s/release" % r["reservation_id"], {})
+        self.assertEqual((st, rel["status"]), (200, "returned"))
+        self.assertEqual(self.reserved("SKU-0035"), before - 2)  # shipping freed the hold once
 
 
 class InventorySimProcessTest(unittest.TestCase):

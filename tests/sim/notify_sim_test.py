@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import urllib.error
@@ -20,6 +21,8 @@ from simproc import start_sim, stop  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIM = os.path.join(ROOT, "examples", "sim", "notify_sim.py")
 SECRET = "whsec_" + base64.b64encode(b"notify-test-key-0123456789abcdef").decode()
+PROBLEM_IN_PROGRESS = "https://retailflow.example/problems/idempotency-request-outstanding"
+PROBLEM_KEY_REUSED = "https://retailflow.example/problems/idempotency-key-reused"
 OLD_SECRET = "whsec_" + base64.b64encode(b"notify-old-key-0123456789abcdef!").decode()
 
 
@@ -141,6 +144,120 @@ class NotifySimTest(unittest.TestCase):
         st, body = post(self.base, message(), "d2")
         self.assertTrue(json.loads(body)["duplicate"])
         self.assertEqual(len(get(self.base, "/__admin/state")["messages"]), 1)
+
+
+def post_full(base, body, wid, ts=None):
+    """post() with the answer's headers: (status, headers, raw body)."""
+    raw = json.dumps(body).encode()
+    ts = int(time.time()) if ts is None else ts
+    h = {"webhook-id": wid, "webhook-timestamp": str(ts),
+         "webhook-signature": sign(SECRET, wid, ts, raw), "Content-Type": "application/json"}
+    rq = urllib.request.Request(base + "/v1/messages", data=raw, method="POST", headers=h)
+    try:
+        with urllib.request.urlopen(rq, timeout=30) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def wait_for(what, pred, timeout=10):
+    deadline = time.time() + timeout
+    while True:
+        got = pred()
+        if got:
+            return got
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.01)
+
+
+class NotifyInFlightTest(unittest.TestCase):
+    """A webhook-id whose first delivery is still being processed (held on the gate), hit by real
+    concurrent deliveries from threads; each attempt signed anew, as the connector does."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.proc, cls.base = start("--webhook-secret", SECRET)
+
+    @classmethod
+    def tearDownClass(cls):
+        stop(cls.proc)
+
+    def setUp(self):
+        admin(self.base, "/__admin/reset", {})
+
+    def gate_state(self):
+        return get(self.base, "/__admin/gate")
+
+    def test_retry_while_the_first_is_held_gets_409_then_the_stored_answer(self):
+        admin(self.base, "/__admin/gate", {"operation": "send", "closed": True})
+        out = {}
+        first = threading.Thread(target=lambda: out.update(r=post_full(self.base, message(), "w-1")))
+        first.start()
+        wait_for("the first delivery held", lambda: self.gate_state()["held_keys"].get("send") == ["w-1"])
+        results = [None] * 6
+        go = threading.Barrier(len(results))
+
+        def retry(i):
+            go.wait()
+            # A later attempt: new timestamp in the envelope and in the signature.
+            later = dict(message(), timestamp="2026-11-27T10:00:%02dZ" % (i + 1))
+            results[i] = post_full(self.base, later, "w-1", ts=int(time.time()) + 1)
+        threads = [threading.Thread(target=retry, args=(i,)) for i in range(len(results))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        for st, hdrs, raw in results:
+            self.assertEqual(st, 409, raw)
+            self.assertTrue(hdrs["Content-Type"].startswith("application/problem+json"))
+            p = json.loads(raw)
+            self.assertEqual(p["type"], PROBLEM_IN_PROGRESS)
+            self.assertEqual(p["title"], "A request is outstanding for this Idempotency-Key")
+        self.assertEqual(self.gate_state()["in_progress_answers"], {"w-1": 6})
+        self.assertEqual(get(self.base, "/__admin/state")["messages"], [])
+        # Another message under the same id: 422, even while the first is in flight.
+        st, _, raw = post_full(self.base, message(template="other"), "w-1")
+        self.assertEqual((st, json.loads(raw)["type"]), (422, PROBLEM_KEY_REUSED))
+
+        admin(self.base, "/__admin/gate", {"open_all": True})
+        first.join(30)
+        st, _, raw = out["r"]
+        self.assertEqual(st, 200, raw)
+        mid = json.loads(raw)["message_id"]
+        st, hdrs, again = post_full(self.base, message(), "w-1")
+        self.assertEqual((st, json.loads(again)), (200, {"message_id": mid, "duplicate": True}))
+        self.assertEqual(hdrs["Idempotent-Replayed"], "true")
+        state = get(self.base, "/__admin/state")
+        self.assertEqual(len(state["messages"]), 1)
+        self.assertEqual(state["counters"]["accepted"], 1)
+
+    def test_simultaneous_deliveries_store_one_message(self):
+        results = [None] * 10
+        go = threading.Barrier(len(results))
+
+        def send(i):
+            go.wait()
+            results[i] = post_full(self.base, message(), "race-1")
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(results))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertTrue(all(st in (200, 409) for st, _, _ in results), results)
+        ids = {json.loads(raw)["message_id"] for st, _, raw in results if st == 200}
+        self.assertEqual(len(ids), 1)
+        self.assertEqual(len(get(self.base, "/__admin/state")["messages"]), 1)
+
+    def test_a_refused_body_is_replayed_and_a_bad_signature_claims_nothing(self):
+        st, _, raw = post_full(self.base, message(to=""), "w-2")
+        self.assertEqual((st, json.loads(raw)["error"]["code"]), (422, "no_recipient"))
+        st, hdrs, raw = post_full(self.base, message(to=""), "w-2")
+        self.assertEqual((st, hdrs.get("Idempotent-Replayed")), (422, "true"))
+        raw = json.dumps(message()).encode()
+        self.assertEqual(post(self.base, raw, "w-3", sig="v1,AAAA")[0], 401)
+        self.assertEqual(self.gate_state()["claimed"], [])
+        self.assertEqual(post(self.base, raw, "w-3")[0], 200)
 
 
 class NotifyConfigTest(unittest.TestCase):
