@@ -76,6 +76,26 @@ std::vector<std::string> Keys(const std::map<std::string, Type>& m) {
 
 int Width(const std::string& s) { return static_cast<int>(std::max<size_t>(1, s.size())); }
 
+// At most `most` names, then how many more: a message stays short whatever the file holds.
+std::string Join(const std::vector<std::string>& v, size_t most = 20) {
+  std::string out;
+  for (size_t i = 0; i < v.size() && i < most; ++i) out += (i ? ", " : "") + v[i];
+  if (v.size() > most) out += " and " + std::to_string(v.size() - most) + " more";
+  return out;
+}
+
+// An expression as the analyst wrote it, cut short for a message.
+std::string Excerpt(const ExprPtr& e) {
+  constexpr size_t kMost = 60;
+  std::string t = ir::ExprToText(e);
+  if (t.size() > kMost) {
+    size_t cut = kMost;
+    while (cut > 0 && (static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) --cut;  // whole characters
+    t = t.substr(0, cut) + "...";
+  }
+  return t;
+}
+
 const std::set<std::string>& ReservedNames() {
   static const std::set<std::string> names = {"input", "instance", "last_error", "item", "now"};
   return names;
@@ -95,7 +115,8 @@ class Checker {
 
   void Run() {
     CheckHeader();
-    CollectStates(flow_.states, /*region=*/0);
+    if (!CollectStates(flow_.states, /*region=*/0, /*depth=*/1)) return;  // too deep to walk further
+    for (const auto& u : flow_.uses) uses_.insert(u.text);
     DeclareNames(flow_.states);
     CheckSchedules();
     if (flow_.states.empty()) {
@@ -191,7 +212,7 @@ class Checker {
         given.insert(a.name.text);
         auto it = inputs.find(a.name.text);
         if (it == inputs.end()) {
-          std::string sug = Suggest(a.name.text, Keys(inputs));
+          std::string sug = diags_.Full() ? "" : Suggest(a.name.text, Keys(inputs));
           diags_.Error("unknown-field", a.name.loc, Width(a.name.text),
                        "the flow has no input called `" + a.name.text + "`",
                        sug.empty() ? "" : "did you mean `" + sug + "`?");
@@ -215,7 +236,14 @@ class Checker {
 
   // ---- states and names
 
-  void CollectStates(const std::vector<StateAst>& states, int region) {
+  // False (and a `too-deep` error) when blocks nest deeper than kMaxNesting: no other pass may
+  // then follow the states' structure.
+  bool CollectStates(const std::vector<StateAst>& states, int region, int depth) {
+    if (depth > kMaxNesting) {
+      diags_.Error("too-deep", states.front().loc, 1,
+                   "blocks (parallel, for each) are nested more than " + std::to_string(kMaxNesting) + " levels deep");
+      return false;
+    }
     for (const auto& s : states) {
       region_of_[&s] = region;
       auto [it, inserted] = state_region_.emplace(s.name.text, region);
@@ -229,9 +257,11 @@ class Checker {
       if (ReservedNames().count(s.name.text) != 0)
         diags_.Error("reserved-name", s.name.loc, Width(s.name.text),
                      "`" + s.name.text + "` is a reserved name", "choose another name");
-      for (const auto& b : s.branches) CollectStates(b.states, ++region_counter_);
-      if (!s.body.empty()) CollectStates(s.body, ++region_counter_);
+      for (const auto& b : s.branches)
+        if (!b.states.empty() && !CollectStates(b.states, ++region_counter_, depth + 1)) return false;
+      if (!s.body.empty() && !CollectStates(s.body, ++region_counter_, depth + 1)) return false;
     }
+    return true;
   }
 
   void Define(const Name& n, Type t, const char* what) {
@@ -303,6 +333,22 @@ class Checker {
     }
   }
 
+  // Runs `f` with `name` bound to `t`, then gives the name back what it had (for-each items and
+  // `item` inside any/all/filter/...): no copy of every name per scope.
+  template <typename F>
+  void WithName(const std::string& name, Type t, F&& f) {
+    auto it = names_.find(name);
+    std::optional<Type> outer;
+    if (it != names_.end()) outer = it->second;
+    names_[name] = std::move(t);
+    f();
+    if (outer) {
+      names_[name] = std::move(*outer);
+    } else {
+      names_.erase(name);
+    }
+  }
+
   const OperationSpec* Operation(const CallAst& c) const {
     const ConnectorSpec* conn = catalog_.Find(c.connector.text);
     return conn == nullptr ? nullptr : conn->Find(c.operation.text);
@@ -328,10 +374,13 @@ class Checker {
       auto target = [&](const Name& t) {
         auto it = state_region_.find(t.text);
         if (it == state_region_.end()) {
-          std::vector<std::string> candidates;
-          for (const auto& [name, r] : state_region_)
-            if (r == region) candidates.push_back(name);
-          std::string sug = Suggest(t.text, candidates);
+          std::string sug;
+          if (!diags_.Full()) {
+            std::vector<std::string> candidates;
+            for (const auto& [name, r] : state_region_)
+              if (r == region) candidates.push_back(name);
+            sug = Suggest(t.text, candidates);
+          }
           diags_.Error("unknown-state", t.loc, Width(t.text), "there is no state called `" + t.text + "`",
                        sug.empty() ? "" : "did you mean `" + sug + "`?");
           n.targets.push_back("");  // counts as a way out, so one typo is reported once
@@ -402,10 +451,7 @@ class Checker {
       }
       if (s.kind == K::kForEach && !s.body.empty()) {
         // Only the body sees the item.
-        auto outer = names_;
-        names_[s.item.text] = T(Ty::kAny);
-        CheckRegion(s.body, false);
-        names_ = std::move(outer);
+        WithName(s.item.text, T(Ty::kAny), [&] { CheckRegion(s.body, false); });
       }
     }
 
@@ -434,28 +480,15 @@ class Checker {
     }
 
     // Every state must be able to reach an end: finish/fail, or the end of a nested region.
+    const std::vector<std::vector<size_t>> preds = Predecessors(nodes, index);
     std::vector<bool> ends(nodes.size(), false);
-    bool changed = true;
     for (size_t i = 0; i < nodes.size(); ++i) {
       K k = nodes[i].state->kind;
       if (k == K::kFinish || k == K::kFail) ends[i] = true;
       for (const auto& t : nodes[i].targets)
         if (t.empty()) ends[i] = true;
     }
-    while (changed) {
-      changed = false;
-      for (size_t i = 0; i < nodes.size(); ++i) {
-        if (ends[i]) continue;
-        for (const auto& t : nodes[i].targets) {
-          auto it = index.find(t);
-          if (it != index.end() && ends[it->second]) {
-            ends[i] = true;
-            changed = true;
-            break;
-          }
-        }
-      }
-    }
+    SpreadBackwards(preds, ends);
     for (size_t i = 0; i < nodes.size(); ++i) {
       if (!ends[i] && reached[i]) {
         const Name& n = nodes[i].state->name;
@@ -466,12 +499,40 @@ class Checker {
       }
     }
 
-    CheckUndoCoverage(nodes, index, top);
+    CheckUndoCoverage(nodes, index, preds, top);
+  }
+
+  // preds[j]: the states with a transition to state j (each once per transition).
+  static std::vector<std::vector<size_t>> Predecessors(const std::vector<Node>& nodes,
+                                                       const std::map<std::string, size_t>& index) {
+    std::vector<std::vector<size_t>> preds(nodes.size());
+    for (size_t i = 0; i < nodes.size(); ++i)
+      for (const auto& t : nodes[i].targets)
+        if (auto it = index.find(t); it != index.end()) preds[it->second].push_back(i);
+    return preds;
+  }
+
+  // Marks every state from which a marked state can be reached. Linear in states + transitions
+  // (a fixpoint sweeping all states until nothing changes is quadratic on a long sequence).
+  static void SpreadBackwards(const std::vector<std::vector<size_t>>& preds, std::vector<bool>& marked) {
+    std::vector<size_t> work;
+    for (size_t i = 0; i < marked.size(); ++i)
+      if (marked[i]) work.push_back(i);
+    while (!work.empty()) {
+      size_t j = work.back();
+      work.pop_back();
+      for (size_t p : preds[j]) {
+        if (!marked[p]) {
+          marked[p] = true;
+          work.push_back(p);
+        }
+      }
+    }
   }
 
   // Warning: a side-effecting step without undo after which the flow can still fail.
   void CheckUndoCoverage(const std::vector<Node>& nodes, const std::map<std::string, size_t>& index,
-                         bool top) {
+                         const std::vector<std::vector<size_t>>& preds, bool top) {
     // can_fail[i]: from state i (before it runs), a failure may happen on some path. Inside a
     // branch or a for-each body, reaching the end of the block counts as "can fail": a sibling
     // or what follows the block may still fail and fail the whole flow.
@@ -482,21 +543,7 @@ class Checker {
         for (const auto& t : nodes[i].targets)
           if (t.empty()) can_fail[i] = true;
     }
-    bool changed = true;
-    while (changed) {
-      changed = false;
-      for (size_t i = 0; i < nodes.size(); ++i) {
-        if (can_fail[i]) continue;
-        for (const auto& t : nodes[i].targets) {
-          auto it = index.find(t);
-          if (it != index.end() && can_fail[it->second]) {
-            can_fail[i] = true;
-            changed = true;
-            break;
-          }
-        }
-      }
-    }
+    SpreadBackwards(preds, can_fail);
     for (size_t i = 0; i < nodes.size(); ++i) {
       const StateAst& s = *nodes[i].state;
       if (s.kind != K::kStep || s.undo) continue;
@@ -605,8 +652,7 @@ class Checker {
 
   void CheckCall(const CallAst& c) {
     called_connectors_.insert(c.connector.text);
-    bool in_uses = std::any_of(flow_.uses.begin(), flow_.uses.end(),
-                               [&](const Name& u) { return u.text == c.connector.text; });
+    bool in_uses = uses_.count(c.connector.text) != 0;
     const ConnectorSpec* conn = catalog_.Find(c.connector.text);
     if (conn == nullptr) {
       std::string sug = Suggest(c.connector.text, catalog_.ConnectorNames());
@@ -796,6 +842,20 @@ class Checker {
 
   Type TypeOf(const ExprPtr& e) {
     if (!e) return T(Ty::kAny);
+    // Parsed expressions are never deeper than kMaxNesting; this keeps an AST built some other
+    // way from taking the checker's stack.
+    if (expr_depth_ >= kMaxNesting) {
+      diags_.Error("too-deep", e->loc, 1,
+                   "this expression is nested more than " + std::to_string(kMaxNesting) + " levels deep");
+      return T(Ty::kAny);
+    }
+    ++expr_depth_;
+    Type t = TypeOfNode(e);
+    --expr_depth_;
+    return t;
+  }
+
+  Type TypeOfNode(const ExprPtr& e) {
     switch (e->kind) {
       case Expr::Kind::kLiteral:
         switch (e->value.kind()) {
@@ -812,8 +872,7 @@ class Checker {
       case Expr::Kind::kName: {
         auto it = names_.find(e->text);
         if (it != names_.end()) return it->second;
-        std::vector<std::string> candidates = Keys(names_);
-        std::string sug = Suggest(e->text, candidates);
+        std::string sug = diags_.Full() ? "" : Suggest(e->text, Keys(names_));
         diags_.Error("unknown-name", e->loc, Width(e->text), "nothing called `" + e->text + "` is known here",
                      !sug.empty() ? "did you mean `" + sug + "`?"
                                   : "values come from `input.FIELD`, a saved result (`save result as NAME`), "
@@ -825,8 +884,12 @@ class Checker {
         if (base.ty == Ty::kRecord && base.fields) {
           auto it = base.fields->find(e->text);
           if (it != base.fields->end()) return it->second;
+          if (diags_.Full()) {
+            diags_.Error("unknown-field", e->loc, Width(e->text), "");
+            return T(Ty::kAny);
+          }
           std::string sug = Suggest(e->text, Keys(*base.fields));
-          std::string owner = ir::ExprToText(e->args[0]);
+          std::string owner = Excerpt(e->args[0]);
           diags_.Error("unknown-field", e->loc, Width(e->text), "`" + owner + "` has no field `" + e->text + "`",
                        sug.empty() ? "its fields are: " + Join(Keys(*base.fields)) : "did you mean `" + sug + "`?");
           return T(Ty::kAny);
@@ -874,12 +937,6 @@ class Checker {
     return T(Ty::kAny);
   }
 
-  static std::string Join(const std::vector<std::string>& v) {
-    std::string out;
-    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
-    return out;
-  }
-
   Type TypeOfCall(const ExprPtr& e) {
     const ir::FunctionInfo* info = nullptr;
     std::vector<std::string> names;
@@ -890,7 +947,7 @@ class Checker {
     if (info == nullptr) {
       std::string sug = Suggest(e->text, names);
       diags_.Error("unknown-function", e->loc, Width(e->text), "there is no function `" + e->text + "`",
-                   sug.empty() ? "functions: " + Join(names) : "did you mean `" + sug + "`?");
+                   sug.empty() ? "functions: " + Join(names, names.size()) : "did you mean `" + sug + "`?");
       for (const auto& a : e->args) TypeOf(a);
       return T(Ty::kAny);
     }
@@ -905,10 +962,7 @@ class Checker {
     std::vector<Type> args;
     for (size_t i = 0; i < e->args.size(); ++i) {
       if (info->binds_item && i == 1) {
-        auto saved = names_;
-        names_["item"] = T(Ty::kAny);
-        args.push_back(TypeOf(e->args[i]));
-        names_ = std::move(saved);
+        WithName("item", T(Ty::kAny), [&] { args.push_back(TypeOf(e->args[i])); });
       } else {
         args.push_back(TypeOf(e->args[i]));
       }
@@ -940,9 +994,10 @@ class Checker {
     Type b = TypeOf(e->args[1]);
     const bool any = a.ty == Ty::kAny || b.ty == Ty::kAny;
     auto mismatch = [&](const std::string& what) {
+      if (diags_.Full()) return diags_.Error("type-mismatch", e->loc, Width(op), what);
       diags_.Error("type-mismatch", e->loc, Width(op), what,
-                   "`" + ir::ExprToText(e->args[0]) + "` is " + TyName(a.ty) + " and `" +
-                       ir::ExprToText(e->args[1]) + "` is " + TyName(b.ty));
+                   "`" + Excerpt(e->args[0]) + "` is " + TyName(a.ty) + " and `" + Excerpt(e->args[1]) +
+                       "` is " + TyName(b.ty));
     };
     if (op == "and" || op == "or") {
       if ((a.ty != Ty::kBool && a.ty != Ty::kAny) || (b.ty != Ty::kBool && b.ty != Ty::kAny))
@@ -998,6 +1053,8 @@ class Checker {
   std::map<const StateAst*, int> region_of_;
   int region_counter_ = 0;
   std::set<std::string> called_connectors_;
+  std::set<std::string> uses_;
+  int expr_depth_ = 0;
 };
 
 // -------------------------------------------------------------------------------- the compiler

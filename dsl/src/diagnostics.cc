@@ -8,34 +8,66 @@ namespace rf::dsl {
 
 void Diagnostics::Error(std::string code, ir::SourceLoc loc, int length, std::string message,
                         std::string hint) {
-  list_.push_back({Severity::kError, std::move(code), loc, std::max(1, length), std::move(message),
-                   std::move(hint)});
+  Add({Severity::kError, std::move(code), loc, std::max(1, length), std::move(message), std::move(hint)});
 }
 
 void Diagnostics::Warning(std::string code, ir::SourceLoc loc, int length, std::string message,
                           std::string hint) {
-  list_.push_back({Severity::kWarning, std::move(code), loc, std::max(1, length),
-                   std::move(message), std::move(hint)});
+  Add({Severity::kWarning, std::move(code), loc, std::max(1, length), std::move(message),
+       std::move(hint)});
 }
 
-bool Diagnostics::HasErrors() const { return ErrorCount() > 0; }
-
-size_t Diagnostics::ErrorCount() const {
-  return static_cast<size_t>(std::count_if(
-      list_.begin(), list_.end(), [](const Diagnostic& d) { return d.severity == Severity::kError; }));
+void Diagnostics::Add(Diagnostic d) {
+  const bool error = d.severity == Severity::kError;
+  ++(error ? errors_ : warnings_);
+  if (Full()) {
+    if (dropped_errors_ + dropped_warnings_ == 0) first_dropped_ = d.loc;
+    ++(error ? dropped_errors_ : dropped_warnings_);
+    return;
+  }
+  if (summarised_) {
+    list_.pop_back();
+    summarised_ = false;
+  }
+  list_.push_back(std::move(d));
+  ++kept_;
 }
-
-size_t Diagnostics::WarningCount() const { return list_.size() - ErrorCount(); }
 
 void Diagnostics::Sort() {
-  auto key = [](const Diagnostic& d) {
-    return std::tuple(d.loc.line, d.loc.column, d.severity, d.message);
+  if (summarised_) {
+    list_.pop_back();
+    summarised_ = false;
+  }
+  auto before = [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.loc.line, a.loc.column, a.severity, a.message) <
+           std::tie(b.loc.line, b.loc.column, b.severity, b.message);
   };
-  std::stable_sort(list_.begin(), list_.end(),
-                   [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
-  list_.erase(std::unique(list_.begin(), list_.end(),
-                          [&](const Diagnostic& a, const Diagnostic& b) { return key(a) == key(b); }),
-              list_.end());
+  auto same = [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.loc.line, a.loc.column, a.severity, a.message) ==
+           std::tie(b.loc.line, b.loc.column, b.severity, b.message);
+  };
+  std::stable_sort(list_.begin(), list_.end(), before);
+  for (size_t i = 1; i < list_.size(); ++i) {
+    if (same(list_[i - 1], list_[i])) --(list_[i].severity == Severity::kError ? errors_ : warnings_);
+  }
+  list_.erase(std::unique(list_.begin(), list_.end(), same), list_.end());
+  kept_ = list_.size();
+  if (dropped_errors_ + dropped_warnings_ == 0) return;
+  auto count = [](size_t n, const char* one) {
+    return std::to_string(n) + " " + one + (n == 1 ? "" : "s");
+  };
+  std::string more;
+  if (dropped_errors_ > 0) more = count(dropped_errors_, "more error");
+  if (dropped_warnings_ > 0) {
+    more += more.empty() ? count(dropped_warnings_, "more warning") : " and " + count(dropped_warnings_, "warning");
+  }
+  ir::SourceLoc at = first_dropped_;
+  if (at.line < 1 || at.column < 1) at = {1, 1};
+  list_.push_back({dropped_errors_ > 0 ? Severity::kError : Severity::kWarning, "too-many-diagnostics", at, 1,
+                   "... and " + more + " not shown (only the first " + std::to_string(kMaxKept) +
+                       " are listed)",
+                   "fix the ones above and check again"});
+  summarised_ = true;
 }
 
 namespace {
@@ -105,6 +137,9 @@ std::string RenderJson(const std::vector<Diagnostic>& ds, std::string_view file)
 }
 
 std::string Suggest(std::string_view word, const std::vector<std::string>& candidates) {
+  // Typos are short words; a long one gets no suggestion rather than a costly search.
+  constexpr size_t kLongest = 64;
+  if (word.size() > kLongest) return {};
   auto distance = [](std::string_view a, std::string_view b) {
     std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
@@ -120,19 +155,22 @@ std::string Suggest(std::string_view word, const std::vector<std::string>& candi
   };
   std::string best;
   size_t best_d = std::string::npos;
+  size_t limit = std::max<size_t>(1, std::min<size_t>(3, word.size() / 3 + 1));
   for (const auto& c : candidates) {
     if (c == word) continue;
+    // The distance is at least the difference in length: such a candidate cannot be close enough.
+    size_t gap = c.size() > word.size() ? c.size() - word.size() : word.size() - c.size();
+    if (gap > limit) continue;
     size_t d = distance(word, c);
     if (d < best_d) {
       best_d = d;
       best = c;
     }
   }
-  size_t limit = std::max<size_t>(1, std::min<size_t>(3, word.size() / 3 + 1));
   if (best_d <= limit) return best;
   // A prefix or containment also counts as a plausible intent ("sale" for "sale_id").
   for (const auto& c : candidates) {
-    if (word.size() >= 3 && (c.find(word) != std::string::npos)) return c;
+    if (word.size() >= 3 && c.size() <= kLongest && c.find(word) != std::string::npos) return c;
   }
   return {};
 }

@@ -1,13 +1,15 @@
-// ANTLR parse tree → owned AST. The only file that includes ANTLR headers.
+// ANTLR parse tree → owned AST. With nesting_limit.cc, the only file that includes ANTLR headers.
 #include "dsl/parser.h"
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 #include "FlowLexer.h"
 #include "FlowParser.h"
 #include "antlr4-runtime.h"
 #include "common/time_text.h"
+#include "dsl/src/nesting_limit.h"
 
 namespace rf::dsl {
 namespace {
@@ -15,13 +17,7 @@ namespace {
 using G = rf_grammar::FlowParser;
 using ir::Expr;
 
-SourceLoc LocOf(const antlr4::Token* t, SourceLoc origin) {
-  if (t == nullptr) return {};
-  int line = static_cast<int>(t->getLine());
-  int col = static_cast<int>(t->getCharPositionInLine()) + 1;
-  if (line == 1) col += origin.column > 0 ? origin.column - 1 : 0;
-  return {line + (origin.line > 0 ? origin.line - 1 : 0), col};
-}
+SourceLoc LocOf(const antlr4::Token* t, SourceLoc origin) { return TokenLoc(t, origin); }
 
 // Friendly names of what the parser expected, grouped so an analyst can act on them.
 std::string DescribeExpected(const antlr4::misc::IntervalSet& expected,
@@ -150,9 +146,58 @@ std::shared_ptr<Expr> Make(Expr::Kind k, SourceLoc loc) {
   return e;
 }
 
+// The depth of an expression tree, counted up to limit + 1 (a walk never goes deeper).
+int BoundedDepth(const ExprPtr& e, int limit) {
+  if (e == nullptr) return 0;
+  if (limit <= 0) return 1;
+  int below = 0;
+  for (const auto& a : e->args) below = std::max(below, BoundedDepth(a, limit - 1));
+  return 1 + below;
+}
+
 class Builder {
  public:
-  Builder(Diagnostics& diags, SourceLoc origin) : diags_(diags), origin_(origin) {}
+  // `cuts`: where the token stream was already cut for being too deep (see LimitNesting).
+  Builder(Diagnostics& diags, SourceLoc origin, std::vector<SourceLoc> cuts)
+      : diags_(diags), origin_(origin), cuts_(std::move(cuts)) {}
+
+  // A new expression node of depth 1 (a leaf until it gets operands and passes Nested).
+  std::shared_ptr<Expr> New(Expr::Kind k, SourceLoc loc) const {
+    auto e = Make(k, loc);
+    depth_.emplace(e.get(), std::pair<ExprPtr, int>{e, 1});
+    return e;
+  }
+
+  // `e` with its operands in place: null and a `too-deep` error when it nests deeper than
+  // kMaxNesting. The tree is checked as it grows, so no deeper tree is ever built (nor destroyed
+  // recursively).
+  ExprPtr Nested(std::shared_ptr<Expr> e) const {
+    int below = 0;
+    for (const auto& a : e->args) below = std::max(below, DepthOf(a));
+    if (1 + below > kMaxNesting) {
+      // A cut later on the same line is this expression, already reported by the token guard.
+      bool reported = std::any_of(cuts_.begin(), cuts_.end(), [&](const SourceLoc& c) {
+        return c.line == e->loc.line && c.column >= e->loc.column;
+      });
+      if (reported) return nullptr;
+      diags_.Error("too-deep", e->loc, std::max<int>(1, static_cast<int>(e->text.size())),
+                   "this expression is nested more than " + std::to_string(kMaxNesting) + " levels deep",
+                   "split it up: compute a part first with `set NAME ...`, or write `x in [a, b, c]` "
+                   "instead of a long chain of `or`");
+      return nullptr;
+    }
+    depth_[e.get()] = {e, 1 + below};
+    return e;
+  }
+
+  int DepthOf(const ExprPtr& e) const {
+    if (e == nullptr) return 0;
+    auto it = depth_.find(e.get());
+    if (it != depth_.end()) return it->second.second;
+    int d = BoundedDepth(e, kMaxNesting);
+    depth_.emplace(e.get(), std::pair<ExprPtr, int>{e, d});
+    return d;
+  }
 
   SourceLoc Loc(antlr4::ParserRuleContext* ctx) const {
     return ctx == nullptr ? SourceLoc{} : LocOf(ctx->getStart(), origin_);
@@ -197,50 +242,56 @@ class Builder {
     return out;
   }
 
-  // Columns count characters, not bytes: the number of UTF-8 characters in text[0, bytes).
-  static int Chars(const std::string& text, size_t bytes) {
-    int n = 0;
-    for (size_t k = 0; k < bytes && k < text.size(); ++k)
-      if ((static_cast<unsigned char>(text[k]) & 0xC0) != 0x80) ++n;
-    return n;
-  }
-
-  // A string token with "{expr}" interpolation → a literal text or a kText expression.
+  // A string token with "{expr}" interpolation → a literal text or a kText expression. One pass
+  // over the token: columns are counted as it goes, and once a `{` has no closing `}` none after
+  // it has one either, so that is reported once and the rest is plain text.
   ExprPtr StringExpr(antlr4::Token* t) const {
     if (t == nullptr) return nullptr;
     SourceLoc at = Loc(t);
     std::string raw = t->getText();
-    auto text = Make(Expr::Kind::kText, at);
+    auto text = New(Expr::Kind::kText, at);
     std::string pending;
     auto flush = [&] {
       if (!pending.empty()) {
-        auto lit = Make(Expr::Kind::kLiteral, at);
+        auto lit = New(Expr::Kind::kLiteral, at);
         lit->value = Value(pending);
         text->args.push_back(lit);
         pending.clear();
       }
     };
+    // Columns count characters, not bytes: the column of raw[byte], for bytes in increasing order.
+    size_t counted = 0;
+    int chars = 0;
+    auto column_of = [&](size_t byte) {
+      for (; counted < byte && counted < raw.size(); ++counted)
+        if ((static_cast<unsigned char>(raw[counted]) & 0xC0) != 0x80) ++chars;
+      return at.column + chars;
+    };
+    bool unclosed = false;
     for (size_t i = 1; i + 1 < raw.size(); ++i) {
       char c = raw[i];
       if (c == '\\' && i + 2 < raw.size()) {
         char n = raw[++i];
         pending += n == 'n' ? '\n' : n == 't' ? '\t' : n;
-      } else if (c == '{') {
+      } else if (c == '{' && !unclosed) {
         size_t close = raw.find('}', i + 1);
         if (close == std::string::npos || close >= raw.size() - 1) {
-          diags_.Error("interpolation", {at.line, at.column + Chars(raw, i)}, 1,
+          diags_.Error("interpolation", {at.line, column_of(i)}, 1,
                        "`{` starts a value to insert but has no closing `}`",
                        "write \\{ for a literal brace");
+          unclosed = true;
           pending += c;
           continue;
         }
         flush();
         std::string inner = raw.substr(i + 1, close - i - 1);
-        SourceLoc inner_at{at.line, at.column + Chars(raw, i) + 1};
+        SourceLoc brace_at{at.line, column_of(i)};
+        SourceLoc inner_at{at.line, brace_at.column + 1};
         if (inner.find_first_not_of(" \t") == std::string::npos) {
-          diags_.Error("interpolation", {at.line, at.column + Chars(raw, i)}, 2,
-                       "empty `{}` in a text", "put a value inside, like {input.store}");
+          diags_.Error("interpolation", brace_at, 2, "empty `{}` in a text",
+                       "put a value inside, like {input.store}");
         } else if (ExprPtr e = ParseExpression(inner, inner_at, diags_)) {
+          DepthOf(e);
           text->args.push_back(e);
         }
         i = close;
@@ -250,12 +301,12 @@ class Builder {
     }
     flush();
     if (text->args.empty()) {
-      auto lit = Make(Expr::Kind::kLiteral, at);
+      auto lit = New(Expr::Kind::kLiteral, at);
       lit->value = Value(std::string());
       return lit;
     }
     if (text->args.size() == 1 && text->args[0]->kind == Expr::Kind::kLiteral) return text->args[0];
-    return text;
+    return Nested(text);
   }
 
   DurationLit MakeDuration(G::DurationContext* ctx) const {
@@ -328,12 +379,12 @@ class Builder {
   ExprPtr Build(G::NotExprContext* ctx) const {
     if (ctx->NOT() != nullptr) {
       if (ctx->notExpr() == nullptr) return nullptr;
-      auto e = Make(Expr::Kind::kUnary, Loc(ctx));
+      auto e = New(Expr::Kind::kUnary, Loc(ctx));
       e->text = "not";
       ExprPtr operand = Build(ctx->notExpr());
       if (operand == nullptr) return nullptr;
       e->args.push_back(operand);
-      return e;
+      return Nested(e);
     }
     return ctx->comparison() == nullptr ? nullptr : Build(ctx->comparison());
   }
@@ -369,10 +420,10 @@ class Builder {
     if (ctx->unary() != nullptr) {
       ExprPtr operand = Build(ctx->unary());
       if (operand == nullptr) return nullptr;
-      auto e = Make(Expr::Kind::kUnary, Loc(ctx));
+      auto e = New(Expr::Kind::kUnary, Loc(ctx));
       e->text = "-";
       e->args.push_back(operand);
-      return e;
+      return Nested(e);
     }
     return ctx->postfix() == nullptr ? nullptr : Build(ctx->postfix());
   }
@@ -382,16 +433,16 @@ class Builder {
     for (auto* m : ctx->member()) {
       if (base == nullptr) return nullptr;
       if (m->fieldName() != nullptr) {
-        auto e = Make(Expr::Kind::kField, Loc(m->fieldName()));
+        auto e = New(Expr::Kind::kField, Loc(m->fieldName()));
         e->text = m->fieldName()->getText();
         e->args.push_back(base);
-        base = e;
+        base = Nested(e);
       } else if (m->expr() != nullptr) {
         ExprPtr index = Build(m->expr());
         if (index == nullptr) return nullptr;
-        auto e = Make(Expr::Kind::kIndex, Loc(m));
+        auto e = New(Expr::Kind::kIndex, Loc(m));
         e->args = {base, index};
-        base = e;
+        base = Nested(e);
       }
     }
     return base;
@@ -400,13 +451,13 @@ class Builder {
     SourceLoc at = Loc(ctx);
     if (auto* d = dynamic_cast<G::DurationLiteralContext*>(ctx)) {
       DurationLit lit = MakeDuration(d->duration());
-      auto e = Make(Expr::Kind::kLiteral, at);
+      auto e = New(Expr::Kind::kLiteral, at);
       e->value = lit.value ? Value(*lit.value) : Value();
       e->text = lit.text;
       return e;
     }
     if (auto* n = dynamic_cast<G::NumberLiteralContext*>(ctx)) {
-      auto e = Make(Expr::Kind::kLiteral, at);
+      auto e = New(Expr::Kind::kLiteral, at);
       auto dec = Decimal::Parse(n->getText());
       e->value = dec ? Value(*dec) : Value();
       e->text = n->getText();  // fmt keeps 12.50 as written
@@ -414,60 +465,60 @@ class Builder {
     }
     if (auto* s = dynamic_cast<G::StringLiteralContext*>(ctx)) return StringExpr(s->STRING()->getSymbol());
     if (dynamic_cast<G::TrueLiteralContext*>(ctx) != nullptr) {
-      auto e = Make(Expr::Kind::kLiteral, at);
+      auto e = New(Expr::Kind::kLiteral, at);
       e->value = Value(true);
       return e;
     }
     if (dynamic_cast<G::FalseLiteralContext*>(ctx) != nullptr) {
-      auto e = Make(Expr::Kind::kLiteral, at);
+      auto e = New(Expr::Kind::kLiteral, at);
       e->value = Value(false);
       return e;
     }
-    if (dynamic_cast<G::NullLiteralContext*>(ctx) != nullptr) return Make(Expr::Kind::kLiteral, at);
+    if (dynamic_cast<G::NullLiteralContext*>(ctx) != nullptr) return New(Expr::Kind::kLiteral, at);
     if (auto* c = dynamic_cast<G::CallExprContext*>(ctx)) {
-      auto e = Make(Expr::Kind::kCall, at);
+      auto e = New(Expr::Kind::kCall, at);
       e->text = c->ident()->getText();
       for (auto* a : c->expr()) {
         ExprPtr arg = Build(a);
         if (arg == nullptr) return nullptr;
         e->args.push_back(arg);
       }
-      return e;
+      return Nested(e);
     }
     if (auto* n = dynamic_cast<G::NameExprContext*>(ctx)) {
-      auto e = Make(Expr::Kind::kName, at);
+      auto e = New(Expr::Kind::kName, at);
       e->text = n->ident()->getText();
       return e;
     }
     if (auto* l = dynamic_cast<G::ListLiteralContext*>(ctx)) {
-      auto e = Make(Expr::Kind::kList, at);
+      auto e = New(Expr::Kind::kList, at);
       for (auto* a : l->expr()) {
         ExprPtr item = Build(a);
         if (item == nullptr) return nullptr;
         e->args.push_back(item);
       }
-      return e;
+      return Nested(e);
     }
     if (auto* r = dynamic_cast<G::RecordLiteralContext*>(ctx)) {
-      auto e = Make(Expr::Kind::kRecord, at);
+      auto e = New(Expr::Kind::kRecord, at);
       for (auto* a : r->arg()) {
         ExprPtr v = Build(a->expr());
         if (v == nullptr) return nullptr;
         e->keys.push_back(a->ident()->getText());
         e->args.push_back(v);
       }
-      return e;
+      return Nested(e);
     }
     if (auto* p = dynamic_cast<G::ParenExprContext*>(ctx)) return Build(p->expr());
     return nullptr;
   }
 
-  static ExprPtr Binary(std::string op, ExprPtr a, ExprPtr b, SourceLoc loc) {
+  ExprPtr Binary(std::string op, ExprPtr a, ExprPtr b, SourceLoc loc) const {
     if (a == nullptr || b == nullptr) return nullptr;
-    auto e = Make(Expr::Kind::kBinary, loc);
+    auto e = New(Expr::Kind::kBinary, loc);
     e->text = std::move(op);
     e->args = {std::move(a), std::move(b)};
-    return e;
+    return Nested(e);
   }
 
   // ----------------------------------------------------------------------------------- states
@@ -677,6 +728,10 @@ class Builder {
  private:
   Diagnostics& diags_;
   SourceLoc origin_;
+  std::vector<SourceLoc> cuts_;
+  // Every expression node made or received here, with its depth (1 for a leaf). Holding the
+  // nodes also keeps their addresses from being reused while the builder runs.
+  mutable std::unordered_map<const Expr*, std::pair<ExprPtr, int>> depth_;
 };
 
 void CollectComments(antlr4::CommonTokenStream& tokens, std::string_view source, FlowAst& f) {
@@ -692,6 +747,15 @@ void CollectComments(antlr4::CommonTokenStream& tokens, std::string_view source,
     c.own_line = source.substr(line_start, start - line_start).find_first_not_of(" \t") ==
                  std::string_view::npos;
     f.comments.push_back(std::move(c));
+  }
+}
+
+// Every token of the text, ending with EOF.
+std::vector<std::unique_ptr<antlr4::Token>> Lex(rf_grammar::FlowLexer& lexer) {
+  std::vector<std::unique_ptr<antlr4::Token>> out;
+  for (;;) {
+    out.push_back(lexer.nextToken());
+    if (out.back()->getType() == antlr4::Token::EOF) return out;
   }
 }
 
@@ -727,13 +791,15 @@ FlowAst Parse(std::string_view source, Diagnostics& diags) {
     antlr4::ANTLRInputStream input(source.data(), source.size());
     rf_grammar::FlowLexer lexer(&input);
     lexer.removeErrorListeners();
-    antlr4::CommonTokenStream tokens(&lexer);
+    std::vector<SourceLoc> cuts;
+    antlr4::ListTokenSource limited(LimitNesting(Lex(lexer), lexer.getVocabulary(), {}, diags, cuts));
+    antlr4::CommonTokenStream tokens(&limited);
     G parser(&tokens);
     FriendlyErrors listener(diags, {});
     parser.removeErrorListeners();
     parser.addErrorListener(&listener);
     G::FlowFileContext* tree = parser.flowFile();
-    Builder builder(diags, {});
+    Builder builder(diags, {}, std::move(cuts));
     FlowAst f = builder.MakeFlow(tree);
     CollectComments(tokens, source, f);
     if (tree->header() == nullptr || f.name.text.empty()) {
@@ -754,15 +820,17 @@ ExprPtr ParseExpression(std::string_view text, ir::SourceLoc origin, Diagnostics
     antlr4::ANTLRInputStream input(text.data(), text.size());
     rf_grammar::FlowLexer lexer(&input);
     lexer.removeErrorListeners();
-    antlr4::CommonTokenStream tokens(&lexer);
+    size_t before = diags.ErrorCount();
+    std::vector<SourceLoc> cuts;
+    antlr4::ListTokenSource limited(LimitNesting(Lex(lexer), lexer.getVocabulary(), origin, diags, cuts));
+    antlr4::CommonTokenStream tokens(&limited);
     G parser(&tokens);
     FriendlyErrors listener(diags, origin);
     parser.removeErrorListeners();
     parser.addErrorListener(&listener);
-    size_t before = diags.ErrorCount();
     G::ExprOnlyContext* tree = parser.exprOnly();
     if (diags.ErrorCount() != before || tree->expr() == nullptr) return nullptr;
-    Builder builder(diags, origin);
+    Builder builder(diags, origin, std::move(cuts));
     return builder.Build(tree->expr());
   } catch (...) {
     diags.Error("internal", origin, 1, "could not read this expression");

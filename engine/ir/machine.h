@@ -23,6 +23,12 @@ namespace rf::ir {
 
 inline constexpr int kFormatVersion = 1;
 
+// The deepest nesting the IR accepts: of an expression tree, and (counting a state and its region
+// as two levels) of regions inside regions. MachineFromJson refuses deeper, Evaluate fails on a
+// deeper expression and ExprToText elides below it, so a stored or hand-built machine cannot
+// take a thread's stack. The .flow language's own limit (dsl::kMaxNesting) is well below it.
+inline constexpr int kMaxDepth = 500;
+
 // Where a thing came from in the .flow source. Not part of the JSON form of expressions.
 struct SourceLoc {
   int line = 0;

@@ -189,10 +189,25 @@ std::string Trim(std::string_view s) {
 
 class Evaluator {
  public:
-  explicit Evaluator(const Scope& scope) : scope_(scope) {}
+  // `depth`: the levels of expression above this evaluator's root (a function body evaluated per
+  // item runs in a sub-evaluator and keeps counting).
+  explicit Evaluator(const Scope& scope, int depth = 0) : scope_(scope), depth_(depth) {}
 
   Value Eval(const ExprPtr& e) {
     if (!e) throw EvalError{"missing expression"};
+    // Compiled and stored machines are never this deep; a hand-built one must not take the stack.
+    // The message names no expression: rendering one this deep is what must not happen.
+    if (depth_ >= kMaxDepth) {
+      throw EvalError{"the expression is nested more than " + std::to_string(kMaxDepth) + " levels deep"};
+    }
+    ++depth_;
+    Value v = EvalNode(e);
+    --depth_;
+    return v;
+  }
+
+ private:
+  Value EvalNode(const ExprPtr& e) {
     switch (e->kind) {
       case Expr::Kind::kLiteral: return e->value;
       case Expr::Kind::kName: return Name(e);
@@ -222,7 +237,6 @@ class Evaluator {
     Fail("unknown expression kind", e);
   }
 
- private:
   const ExprPtr& Arg(const ExprPtr& e, size_t i) {
     if (i >= e->args.size()) Fail("malformed expression (missing operand)", e);
     return e->args[i];
@@ -413,7 +427,7 @@ class Evaluator {
     frame.emplace("item", item);
     Scope inner = scope_;
     inner.frames.push_back(&frame);
-    Evaluator sub(inner);
+    Evaluator sub(inner, depth_);
     return sub.Eval(body);
   }
 
@@ -638,6 +652,7 @@ class Evaluator {
   }
 
   const Scope& scope_;
+  int depth_;
 };
 
 }  // namespace

@@ -135,11 +135,11 @@ void ValueText(std::string& out, const Value& v) {
   }
 }
 
-void Render(std::string& out, const ExprPtr& e);
+void Render(std::string& out, const ExprPtr& e, int depth);
 
-void RenderWrapped(std::string& out, const ExprPtr& e, bool parens) {
+void RenderWrapped(std::string& out, const ExprPtr& e, bool parens, int depth) {
   if (parens) out += '(';
-  Render(out, e);
+  Render(out, e, depth);
   if (parens) out += ')';
 }
 
@@ -148,20 +148,26 @@ const ExprPtr& Arg(const Expr& e, size_t i) {
   return i < e.args.size() ? e.args[i] : kNone;
 }
 
-void RenderList(std::string& out, const std::vector<ExprPtr>& args) {
+void RenderList(std::string& out, const std::vector<ExprPtr>& args, int depth) {
   bool first = true;
   for (const ExprPtr& a : args) {
     if (!first) out += ", ";
     first = false;
-    Render(out, a);
+    Render(out, a, depth);
   }
 }
 
-void Render(std::string& out, const ExprPtr& e) {
+// `depth`: levels above e; below kMaxDepth the tree is elided as "...".
+void Render(std::string& out, const ExprPtr& e, int depth) {
   if (!e) {
     out += "null";
     return;
   }
+  if (depth >= kMaxDepth) {
+    out += "...";
+    return;
+  }
+  ++depth;
   switch (e->kind) {
     case Expr::Kind::kLiteral:
       // A literal keeps its source spelling when it has one ("30 days", "12.50").
@@ -173,33 +179,33 @@ void Render(std::string& out, const ExprPtr& e) {
       return;
     case Expr::Kind::kName: out += e->text; return;
     case Expr::Kind::kField:
-      RenderWrapped(out, Arg(*e, 0), PrecOf(Arg(*e, 0)) < kPrimary);
+      RenderWrapped(out, Arg(*e, 0), PrecOf(Arg(*e, 0)) < kPrimary, depth);
       out += '.';
       out += e->text;
       return;
     case Expr::Kind::kIndex:
-      RenderWrapped(out, Arg(*e, 0), PrecOf(Arg(*e, 0)) < kPrimary);
+      RenderWrapped(out, Arg(*e, 0), PrecOf(Arg(*e, 0)) < kPrimary, depth);
       out += '[';
-      Render(out, Arg(*e, 1));
+      Render(out, Arg(*e, 1), depth);
       out += ']';
       return;
     case Expr::Kind::kCall:
       out += e->text;
       out += '(';
-      RenderList(out, e->args);
+      RenderList(out, e->args, depth);
       out += ')';
       return;
     case Expr::Kind::kUnary: {
       const ExprPtr& operand = Arg(*e, 0);
       if (e->text == "not") {
         out += "not ";
-        RenderWrapped(out, operand, PrecOf(operand) < kNot);
+        RenderWrapped(out, operand, PrecOf(operand) < kNot, depth);
         return;
       }
       out += e->text;
       bool parens = PrecOf(operand) < kNeg;
       std::string inner;
-      RenderWrapped(inner, operand, parens);
+      RenderWrapped(inner, operand, parens, depth);
       if (!inner.empty() && inner[0] == '-') out += ' ';  // "- -x", never "--x"
       out += inner;
       return;
@@ -210,11 +216,11 @@ void Render(std::string& out, const ExprPtr& e) {
       const ExprPtr& right = Arg(*e, 1);
       // Left-associative levels allow an equal-precedence left operand; comparisons do not chain.
       bool left_parens = p == kCompare ? PrecOf(left) <= p : PrecOf(left) < p;
-      RenderWrapped(out, left, left_parens);
+      RenderWrapped(out, left, left_parens, depth);
       out += ' ';
       out += e->text;
       out += ' ';
-      RenderWrapped(out, right, PrecOf(right) <= p);
+      RenderWrapped(out, right, PrecOf(right) <= p, depth);
       return;
     }
     case Expr::Kind::kText: {
@@ -227,7 +233,7 @@ void Render(std::string& out, const ExprPtr& e) {
         // The embedded expression sits inside a string token: its quotes and backslashes are
         // escaped; its own braces (record literals) are kept as they are.
         std::string inner;
-        Render(inner, part);
+        Render(inner, part, depth);
         out += '{';
         for (char c : inner) {
           if (c == '"' || c == '\\') out += '\\';
@@ -240,7 +246,7 @@ void Render(std::string& out, const ExprPtr& e) {
     }
     case Expr::Kind::kList:
       out += '[';
-      RenderList(out, e->args);
+      RenderList(out, e->args, depth);
       out += ']';
       return;
     case Expr::Kind::kRecord: {
@@ -249,7 +255,7 @@ void Render(std::string& out, const ExprPtr& e) {
         if (i > 0) out += ", ";
         out += i < e->keys.size() ? e->keys[i] : std::string("?");
         out += " = ";
-        Render(out, e->args[i]);
+        Render(out, e->args[i], depth);
       }
       out += '}';
       return;
@@ -262,7 +268,7 @@ void Render(std::string& out, const ExprPtr& e) {
 std::string ExprToText(const ExprPtr& e) {
   std::string out;
   try {
-    Render(out, e);
+    Render(out, e, 0);
   } catch (...) {
     out += "...";
   }

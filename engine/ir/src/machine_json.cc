@@ -22,8 +22,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr std::string_view kFormatName = "retailflow.machine";
-// Deepest nesting accepted for expressions and for regions inside regions.
-constexpr int kMaxDepth = 500;
 
 const std::vector<std::string>& InputTypes() {
   static const std::vector<std::string> types = {"text", "number", "money", "bool",
