@@ -1,5 +1,6 @@
 #include "server/http_server.h"
 
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
@@ -9,6 +10,10 @@
 #include <chrono>
 #include <mutex>
 #include <set>
+#include <vector>
+
+#include "server/request_reader.h"
+#include "server/request_target.h"
 
 namespace rf::server {
 
@@ -77,8 +82,14 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
       boost::system::error_code ec;
       self->acceptor_.close(ec);
     });
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& close : idle_closers_) close.second();
+    // Called outside the lock: a closer may drop the last reference to its session, whose
+    // destructor takes the lock.
+    std::vector<std::function<void()>> closers;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& close : idle_closers_) closers.push_back(close.second);
+    }
+    for (auto& close : closers) close();
   }
 
   void Accept() {
@@ -110,11 +121,16 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
 };
 
 // One connection. `Stream` is beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
+// Framing is RequestReader's (the same code the HTTP fuzz target drives); this class only moves
+// bytes, arms timeouts and answers.
 template <typename Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(std::shared_ptr<HttpServer::Impl> server, Stream stream, std::string remote)
-      : server_(std::move(server)), stream_(std::move(stream)), remote_(std::move(remote)) {
+      : server_(std::move(server)),
+        stream_(std::move(stream)),
+        remote_(std::move(remote)),
+        reader_(FramingFor(server_->o_.limits)) {
     ++server_->connections_;
   }
   ~Session() {
@@ -124,28 +140,43 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void Run() {
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-      ReadHead(true);
+      ReadRequest(true);
     } else {
       beast::get_lowest_layer(stream_).expires_after(server_->o_.limits.header_timeout);
       stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
-        if (!ec) self->ReadHead(true);
+        if (!ec) self->ReadRequest(true);
       });
     }
   }
 
  private:
+  // What the access log needs of a request once its body has been handed to the API.
+  struct Seen {
+    std::string request_id, method, target;
+    size_t body_bytes = 0;
+  };
+
   std::shared_ptr<HttpServer::Impl> server_;
   Stream stream_;
   std::string remote_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  RequestReader reader_;
+  bool idle_ = false, first_ = true, body_timer_ = false;
   std::shared_ptr<http::response<http::string_body>> response_;
+  std::array<char, 4096> drain_{};
+  size_t drain_budget_ = 0;
   std::chrono::steady_clock::time_point started_;
   std::uint64_t id_ = 0;
+
+  static FramingLimits FramingFor(const Limits& l) {
+    FramingLimits f;
+    f.max_body_bytes = l.max_body_bytes;
+    return f;
+  }
 
   auto& Tcp() { return beast::get_lowest_layer(stream_); }
 
   void SetIdle(bool idle) {
+    idle_ = idle;
     std::lock_guard<std::mutex> lock(server_->mu_);
     if (!idle) {
       if (id_) server_->idle_closers_.erase(id_);
@@ -163,117 +194,147 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     };
   }
 
-  void ReadHead(bool first) {
+  // The first request of a connection must come within header_timeout; between keep-alive
+  // requests idle_timeout applies until its first byte, then the head must still arrive within
+  // header_timeout; the body within body_timeout once the head is in.
+  void ReadRequest(bool first) {
     if (server_->stopping_) return Close();
-    parser_.emplace();
-    parser_->header_limit(16 * 1024);
-    parser_->body_limit(server_->o_.limits.max_body_bytes);
-    // The first request of a connection must come within the header timeout; between keep-alive
-    // requests the idle timeout applies, then the head must still arrive within header_timeout.
+    first_ = first;
+    body_timer_ = false;
     Tcp().expires_after(first ? server_->o_.limits.header_timeout : server_->o_.limits.idle_timeout);
     SetIdle(true);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHead(ec); });
+    Continue();
   }
 
-  void OnHead(beast::error_code ec) {
-    SetIdle(false);
-    started_ = std::chrono::steady_clock::now();
-    if (ec == http::error::body_limit) return Refuse(413, "payload_too_large", "the body exceeds the limit");
-    if (ec == http::error::header_limit) return Refuse(431, "headers_too_large", "the request head is too large");
-    if (ec) return Close();
-    auto& req = parser_->get();
-    if (auto len = parser_->content_length(); len && *len > server_->o_.limits.max_body_bytes)
-      return Refuse(413, "payload_too_large",
-                    "the body (" + std::to_string(*len) + " bytes) exceeds the limit of " +
-                        std::to_string(server_->o_.limits.max_body_bytes) + " bytes");
-    (void)req;
-    Tcp().expires_after(server_->o_.limits.body_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](beast::error_code ec2, size_t) { self->OnBody(ec2); });
-  }
-
-  void OnBody(beast::error_code ec) {
-    if (ec == http::error::body_limit) return Refuse(413, "payload_too_large", "the body exceeds the limit");
-    if (ec) return Close();
-    Tcp().expires_never();
-    auto msg = parser_->release();
-    HttpRequest req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    for (const auto& f : msg) {
-      std::string name(f.name_string());
-      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-      req.headers[name] = std::string(f.value());
+  // Parses what has arrived (bytes of a pipelined request may already be there), then reads more.
+  void Continue() {
+    RequestReader::Progress progress = reader_.Parse();
+    if (reader_.started() && idle_) {
+      SetIdle(false);
+      started_ = std::chrono::steady_clock::now();
+      if (!first_) Tcp().expires_after(server_->o_.limits.header_timeout);
     }
-    req.body = std::move(msg.body());
+    if (progress == RequestReader::Progress::kRefused) return Refuse(reader_.refusal());
+    if (progress == RequestReader::Progress::kComplete) return Dispatch();
+    if (reader_.head_done() && !body_timer_) {
+      body_timer_ = true;
+      Tcp().expires_after(server_->o_.limits.body_timeout);
+    }
+    stream_.async_read_some(reader_.buffer().prepare(16 * 1024),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              self->reader_.buffer().commit(n);
+                              if (!ec) return self->Continue();
+                              // A client that half-closes in the middle of a request still hears why.
+                              if (ec == net::error::eof && self->reader_.started() && !self->server_->stopping_)
+                                return self->Refuse({400, "incomplete_request", "the connection ended inside a request"});
+                              self->Close();
+                            });
+  }
+
+  void Dispatch() {
+    Tcp().expires_never();
+    bool keep_alive = reader_.keep_alive();
+    unsigned version = reader_.version();
+    HttpRequest req = reader_.TakeRequest();
+    reader_.Next();
     auto rid = req.headers.find("x-request-id");
     req.request_id = rid != req.headers.end() && UsableRequestId(rid->second) ? rid->second : NewRequestId();
-    bool keep_alive = msg.keep_alive();
-    unsigned version = msg.version();
+    Seen seen{req.request_id, req.method, req.target, req.body.size()};
 
+    // Decoded once here, so no route ever sees a path or query that is not valid UTF-8.
+    RequestTarget target = DecodeTarget(req.target);
+    if (!target.ok()) {
+      HttpResponse r = ErrorResponse(400, target.error_code, target.error_message);
+      r.route = "(refused)";
+      r.principal = "-";
+      return Write(std::move(r), std::move(seen), keep_alive, version, false, false);
+    }
     if (server_->in_flight_.fetch_add(1) >= server_->o_.limits.max_in_flight) {
       --server_->in_flight_;
       HttpResponse r = ErrorResponse(503, "overloaded", "too many requests in progress; retry shortly");
       r.headers.emplace_back("Retry-After", "1");
       r.route = "(overload)";
       r.principal = "-";
-      return Write(std::move(r), std::move(req), keep_alive, version, false);
+      return Write(std::move(r), std::move(seen), keep_alive, version, false, false);
     }
     auto self = this->shared_from_this();
-    auto shared_req = std::make_shared<HttpRequest>(req);
-    server_->api_->Handle(std::move(req), [self, shared_req, keep_alive, version](HttpResponse r) {
-      net::post(self->Tcp().get_executor(), [self, shared_req, keep_alive, version, r = std::move(r)]() mutable {
-        self->Write(std::move(r), std::move(*shared_req), keep_alive, version, true);
+    server_->api_->Handle(std::move(req), [self, seen = std::move(seen), keep_alive, version](HttpResponse r) {
+      net::post(self->Tcp().get_executor(), [self, seen, keep_alive, version, r = std::move(r)]() mutable {
+        self->Write(std::move(r), std::move(seen), keep_alive, version, true, false);
       });
     });
   }
 
-  void Write(HttpResponse r, HttpRequest req, bool keep_alive, unsigned version, bool counted) {
+  void Write(HttpResponse r, Seen seen, bool keep_alive, unsigned version, bool counted, bool linger) {
     if (server_->stopping_) keep_alive = false;
     response_ = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version);
     response_->set(http::field::server, "retailflow");
     response_->set(http::field::content_type, r.content_type);
-    response_->set("X-Request-Id", req.request_id);
+    response_->set("X-Request-Id", seen.request_id);
     for (const auto& [k, v] : r.headers) response_->set(k, v);
     response_->keep_alive(keep_alive);
     response_->body() = std::move(r.body);
     response_->prepare_payload();
     if (server_->o_.on_request) {
       AccessLogEntry e;
-      e.request_id = req.request_id;
-      e.method = req.method;
-      e.target = req.target;
+      e.request_id = seen.request_id;
+      e.method = seen.method;
+      e.target = seen.target;
       e.route = r.route;
       e.principal = r.principal;
       e.remote = remote_;
       e.status = r.status;
       e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-      e.request_bytes = req.body.size();
+      e.request_bytes = seen.body_bytes;
       e.response_bytes = response_->body().size();
       server_->o_.on_request(e);
     }
     Tcp().expires_after(server_->o_.limits.body_timeout);
     http::async_write(stream_, *response_,
-                      [self = this->shared_from_this(), keep_alive, counted](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), keep_alive, counted, linger](beast::error_code ec, size_t) {
                         if (counted) --self->server_->in_flight_;
+                        self->response_.reset();
+                        if (!ec && linger) return self->Linger();
                         if (ec || !keep_alive) return self->Close();
-                        self->ReadHead(false);
+                        self->ReadRequest(false);
                       });
   }
 
-  // Answers an unreadable request and closes: the rest of its body is never read.
-  void Refuse(int status, const std::string& code, const std::string& message) {
-    HttpRequest req;
-    if (parser_) {
-      req.method = std::string(parser_->get().method_string());
-      req.target = std::string(parser_->get().target());
-    }
-    req.request_id = NewRequestId();
-    HttpResponse r = ErrorResponse(status, code, message);
+  // Answers a request whose framing cannot be trusted and closes (RFC 9112 §6.3): nothing more is
+  // read from this connection as a request.
+  void Refuse(const Refusal& why) {
+    SetIdle(false);
+    Seen seen;
+    seen.request_id = NewRequestId();
+    seen.method = "-";
+    seen.target = "-";
+    HttpResponse r = ErrorResponse(why.status, why.code, why.message);
     r.route = "(refused)";
     r.principal = "-";
-    Write(std::move(r), std::move(req), false, 11, false);
+    Write(std::move(r), std::move(seen), false, 11, false, true);
+  }
+
+  // Stops sending, then reads and drops what the client is still sending (a bounded amount, for a
+  // bounded time) before closing, so that closing with unread bytes does not reset the
+  // connection before the client has read the answer.
+  void Linger() {
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      return Close();
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      drain_budget_ = server_->o_.limits.max_body_bytes + 64 * 1024;
+      Tcp().expires_after(std::min<std::chrono::milliseconds>(server_->o_.limits.header_timeout, std::chrono::seconds(2)));
+      Drain();
+    }
+  }
+
+  void Drain() {
+    stream_.async_read_some(net::buffer(drain_), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec || n >= self->drain_budget_) return;  // the session ends and the socket closes
+      self->drain_budget_ -= n;
+      self->Drain();
+    });
   }
 
   void Close() {
