@@ -136,7 +136,7 @@ json Schemas() {
       {"CancelRequest", closed({{"reason", {{"type", "string"}, {"maxLength", 2000}}}})},
       {"RetryRequest", closed({{"patch", any_obj}})},
       {"Accepted", obj({{"id", str}, {"accepted", boolean}})},
-      {"EventRequest", closed({{"key", {{"oneOf", json::array({text200, {{"type", "number"}}})}}}, {"data", {}}}, {"key"})},
+      {"EventRequest", closed({{"key", {{"oneOf", json::array({text200, {{"type", "number"}}})}}}, {"data", {{"description", "any JSON value; default {}"}}}}, {"key"})},
       {"EventResult", obj({{"delivered_to", integer}, {"buffered", boolean}})},
       {"Task", obj({{"id", str}, {"instance", str}, {"role", str}, {"title", str}, {"details", str}, {"status", str}})},
       {"TaskList", obj({{"items", list_of(Ref("Task"))}})},

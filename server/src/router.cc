@@ -54,9 +54,10 @@ std::vector<Outcome> Route::AllOutcomes() const {
     if (std::none_of(all.begin(), all.end(), [&](const Outcome& o) { return o.status == status; }))
       all.push_back({status, what, ""});
   };
-  if (!params.empty() || !query.empty() || body)
-    add(400, "malformed request: bad path or query parameter (invalid_request, invalid_utf8) or body "
-             "(invalid_json, invalid_utf8, too_deep, invalid_request)");
+  // Every route refuses unknown query parameters; the HTTP layer refuses badly framed requests.
+  add(400, body ? "malformed request: bad path or query parameter (invalid_request, invalid_utf8) or body "
+                  "(invalid_json, invalid_utf8, too_deep, invalid_request)"
+                : "malformed request: bad path or query parameter (invalid_request, invalid_utf8)");
   if (!IsPublic()) add(401, "no or invalid credentials");
   if (ByToken()) {
     add(403, "the token lacks the role");
