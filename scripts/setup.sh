@@ -26,3 +26,17 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The OpenAPI lint (tests/server/openapi_test.cc) runs @redocly/cli from npm, pinned by
+# tools/openapi-lint/package-lock.json. Node comes with the machine; Debian's npm is the fallback.
+if ! command -v npm > /dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+lint_dir="$(dirname "$0")/../tools/openapi-lint"
+if [ ! -x "$lint_dir/node_modules/.bin/redocly" ]; then
+  (cd "$lint_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi

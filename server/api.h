@@ -1,9 +1,12 @@
 // The HTTP API as a pure request → response function over the engine (no sockets), so every
 // route, role and error can be tested directly; server/http_server.h puts it on Beast.
 //
-// Errors are {"error": {"code", "message", "details"?}}. Every route declares the roles it
-// accepts (docs/service.md has the table); admin is accepted everywhere; public routes declare
-// none; the webhook route is authenticated by its signature.
+// Errors are {"error": {"code", "message", "details"?}}. Every route is declared once in the
+// route table (server/router.h; the route files server/src/routes_*.cc): roles (docs/service.md
+// has the table; admin is accepted everywhere; public routes declare none; the webhook route is
+// authenticated by its signature), parameters, body and statuses. Error messages never carry
+// storage paths, keys or exception texts: a 5xx says "internal error" with the request id, and
+// the detail is logged under that id.
 #pragma once
 
 #include <chrono>
@@ -18,6 +21,7 @@
 #include "engine/engine.h"
 #include "server/auth.h"
 #include "server/metrics.h"
+#include "server/router.h"
 
 namespace rf::server {
 
@@ -39,6 +43,7 @@ struct HttpResponse {
   std::string principal;  // token name, "-" when anonymous
 };
 
+// Never throws: text that is not valid UTF-8 is escaped.
 HttpResponse ErrorResponse(int status, const std::string& code, const std::string& message,
                            const std::string& details_json = {});
 
@@ -63,43 +68,25 @@ struct ApiDeps {
 
 class Api {
  public:
-  struct PathParams {
-    std::map<std::string, std::string> values;
-    const std::string& operator[](const std::string& k) const { return values.at(k); }
-  };
-  struct Context {
-    HttpRequest request;
-    PathParams params;
-    std::map<std::string, std::string> query;
-    Principal principal;
-    Respond respond;
-  };
-  struct Route {
-    std::string method;
-    std::string pattern;              // segments; "{name}" matches one segment
-    std::vector<std::string> roles;   // empty = public; {"signature"} = webhook signature
-    std::string summary;
-    std::string request_schema;       // OpenAPI component name, or empty
-    std::string response_schema;
-    std::function<void(Api&, Context&)> handler;
-  };
-
   explicit Api(ApiDeps deps);
 
   // Thread-safe. `respond` is called exactly once, from this thread or another one (engine
-  // callbacks complete on the engine's strand).
+  // callbacks complete on the engine's strand). Before a handler runs, the router has refused
+  // (400) path parameters that are not of their kind or not valid UTF-8 and query parameters
+  // that are unknown, repeated or malformed. A response whose status the route does not declare
+  // is logged as an error and counted in retailflow_api_undeclared_responses_total.
   void Handle(HttpRequest request, Respond respond);
 
-  const std::vector<Route>& routes() const { return routes_; }
+  const std::vector<Route>& routes() const { return table_.routes(); }
+  // The OpenAPI 3 document, generated from routes() (server/src/openapi.cc).
   std::string OpenApiJson() const;
+
+  const ApiDeps& deps() const { return d_; }
 
  private:
   ApiDeps d_;
-  std::vector<Route> routes_;
+  RouteTable table_;
   RateLimiter limiter_;
-
-  void Declare(Route r) { routes_.push_back(std::move(r)); }
-  void DeclareRoutes();
 };
 
 }  // namespace rf::server

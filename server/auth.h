@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -37,6 +38,13 @@ struct Principal {
 // admin is accepted everywhere.
 bool Allowed(const Principal& p, const std::vector<std::string>& accepted);
 
+// A token's name: 1-64 characters of letters, digits and . _ - : @ (it appears in logs, audit
+// records and the actor of a decision, so it is plain text).
+Status ValidateTokenName(const std::string& name);
+// A role: admin, operator, viewer, approver:<role> (the role 1-64 letters, digits, _ or -), or
+// webhook:<source> for a source that `webhook_source_exists` knows (null: no source exists).
+Status ValidateRole(const std::string& role, const std::function<bool(const std::string&)>& webhook_source_exists);
+
 class TokenStore {
  public:
   // Tokens from the configuration plus those created through the API (kept in `store` under
@@ -44,15 +52,15 @@ class TokenStore {
   TokenStore(state::StateStore* store, std::vector<TokenConfig> configured);
 
   std::optional<Principal> Authenticate(std::string_view token) const;
-  // Creates a token; returns it in clear (the only time it exists in clear).
-  Result<std::string> Create(const std::string& name, const std::vector<std::string>& roles);
+  // Creates a token; returns it in clear (the only time it exists in clear). InvalidArgument for
+  // a name or role refused by ValidateTokenName / ValidateRole, AlreadyExists for a taken name.
+  Result<std::string> Create(const std::string& name, const std::vector<std::string>& roles,
+                             const std::function<bool(const std::string&)>& webhook_source_exists = nullptr);
   // When no admin token exists yet (first start): creates one named "admin" and returns it; else
   // returns an empty string. `preset` (e.g. from RETAILFLOW_ADMIN_TOKEN) is used instead of a
   // random token when given.
   Result<std::string> EnsureAdmin(const std::string& preset);
   std::vector<Principal> List() const;
-
-  static bool ValidRole(const std::string& role);
 
  private:
   state::StateStore* store_;

@@ -51,8 +51,8 @@ struct Limits {
   std::chrono::milliseconds body_timeout{30000};
   std::chrono::milliseconds idle_timeout{60000};    // keep-alive connection with no request
   size_t max_in_flight = 1024;  // requests being handled at once; beyond: 503 + Retry-After
-  double token_rate_per_second = 200;  // per bearer token; beyond: 429 + Retry-After
-  double token_burst = 400;
+  double token_rate_per_second = 500;  // per bearer token; beyond: 429 + Retry-After
+  double token_burst = 1000;
 };
 
 struct ServiceConfig {

@@ -26,8 +26,10 @@ class WebhookIngress {
                  engine::Engine* engine, Metrics* metrics);
 
   // `now_seconds` is Unix time. Responds 200 {"status":"accepted"|"duplicate"|"ignored", ...},
-  // 401 (unknown source, bad or missing signature, stale timestamp), 400 (not JSON), 422 (the
-  // route's key is missing, the workflow refused the input), 503 (not durable yet: retry).
+  // 401 (unknown source, bad or missing signature, stale timestamp), 400 (not JSON), 409
+  // in_progress with Retry-After: 1 (the same webhook-id is being acted on by a concurrent copy;
+  // once the first is durable the retry answers duplicate), 422 (the route's key is missing, the
+  // workflow refused the input), 503 (not durable yet: retry).
   void Handle(const std::string& source, const HttpRequest& request, std::int64_t now_seconds,
               Respond respond);
 

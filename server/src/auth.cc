@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/utf8.h"
+
 namespace rf::server {
 
 namespace {
@@ -73,19 +75,34 @@ bool Allowed(const Principal& p, const std::vector<std::string>& accepted) {
   return false;
 }
 
-bool TokenStore::ValidRole(const std::string& role) {
-  if (role == "admin" || role == "operator" || role == "viewer") return true;
-  for (const char* family : {"approver:", "webhook:"}) {
-    std::string f(family);
-    if (role.size() > f.size() && role.compare(0, f.size(), f) == 0) {
-      for (size_t i = f.size(); i < role.size(); ++i) {
-        char c = role[i];
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
-      }
-      return true;
-    }
+Status ValidateTokenName(const std::string& name) {
+  bool plain = std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == ':' || c == '@';
+  });
+  if (name.empty() || name.size() > 64 || !plain)
+    return Status::InvalidArgument("a token name is 1-64 characters of letters, digits and . _ - : @");
+  return Status::Ok();
+}
+
+Status ValidateRole(const std::string& role, const std::function<bool(const std::string&)>& webhook_source_exists) {
+  static const char* kRoles = " (admin, operator, viewer, approver:<role>, webhook:<configured source>)";
+  if (role == "admin" || role == "operator" || role == "viewer") return Status::Ok();
+  if (role.rfind("approver:", 0) == 0) {
+    std::string r = role.substr(9);
+    bool plain = std::all_of(r.begin(), r.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+    if (r.empty() || r.size() > 64 || !plain)
+      return Status::InvalidArgument("an approver role is approver:<role>, the role 1-64 letters, digits, _ or -");
+    return Status::Ok();
   }
-  return false;
+  if (role.rfind("webhook:", 0) == 0) {
+    std::string source = role.substr(8);
+    if (!webhook_source_exists || !webhook_source_exists(source))
+      return Status::InvalidArgument("no webhook source " + EscapeForMessage(source, 64) + " is configured");
+    return Status::Ok();
+  }
+  return Status::InvalidArgument("unknown role " + EscapeForMessage(role, 64) + kRoles);
 }
 
 TokenStore::TokenStore(state::StateStore* store, std::vector<TokenConfig> configured) : store_(store) {
@@ -114,13 +131,12 @@ std::optional<Principal> TokenStore::Authenticate(std::string_view token) const 
   return it->second;
 }
 
-Result<std::string> TokenStore::Create(const std::string& name, const std::vector<std::string>& roles) {
-  if (name.empty() || name.size() > 100) return Status::InvalidArgument("a token needs a name (1-100 characters)");
+Result<std::string> TokenStore::Create(const std::string& name, const std::vector<std::string>& roles,
+                                       const std::function<bool(const std::string&)>& webhook_source_exists) {
+  if (Status s = ValidateTokenName(name); !s.ok()) return s;
   if (roles.empty()) return Status::InvalidArgument("a token needs at least one role");
   for (const auto& r : roles)
-    if (!ValidRole(r))
-      return Status::InvalidArgument("unknown role " + r +
-                                     " (admin, operator, viewer, approver:<role>, webhook:<source>)");
+    if (Status s = ValidateRole(r, webhook_source_exists); !s.ok()) return s;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [_, p] : by_hash_)

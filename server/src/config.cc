@@ -6,7 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/json_reader.h"
 #include "common/time_text.h"
+#include "common/utf8.h"
+#include "server/auth.h"
 #include "server/default_config.h"  // generated: kDefaultConfigText
 
 namespace rf::server {
@@ -35,7 +38,7 @@ Result<json> ResolveSecrets(const json& j, const std::string& what) {
   if (j.is_object()) {
     json out = json::object();
     for (auto it = j.begin(); it != j.end(); ++it) {
-      auto v = ResolveSecrets(it.value(), what + "." + it.key());
+      auto v = ResolveSecrets(it.value(), what + "/" + it.key());
       if (!v.ok()) return v.status();
       out[it.key()] = std::move(*v);
     }
@@ -44,7 +47,7 @@ Result<json> ResolveSecrets(const json& j, const std::string& what) {
   if (j.is_array()) {
     json out = json::array();
     for (size_t i = 0; i < j.size(); ++i) {
-      auto v = ResolveSecrets(j[i], what + "[" + std::to_string(i) + "]");
+      auto v = ResolveSecrets(j[i], what + "/" + std::to_string(i));
       if (!v.ok()) return v.status();
       out.push_back(std::move(*v));
     }
@@ -55,203 +58,163 @@ Result<json> ResolveSecrets(const json& j, const std::string& what) {
 
 namespace {
 
-Status Bad(const std::string& where, const std::string& msg) {
-  return Status::InvalidArgument("config: " + where + ": " + msg);
+json ToJson(const Value& v) { return json::parse(v.ToJson()); }
+
+bool IsHex64(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
 }
 
-Result<std::chrono::milliseconds> Millis(const json& j, const std::string& where) {
-  if (!j.is_string()) return Bad(where, "expected a duration such as \"10s\"");
-  auto d = ParseDuration(j.get<std::string>());
-  if (!d || d->ms < 0) return Bad(where, "not a duration: " + j.get<std::string>());
-  return std::chrono::milliseconds(d->ms);
-}
-
-std::vector<std::string> Strings(const json& j) {
-  std::vector<std::string> out;
-  if (j.is_string()) out.push_back(j.get<std::string>());
-  if (j.is_array())
-    for (const auto& e : j)
-      if (e.is_string()) out.push_back(e.get<std::string>());
+// A path or a list of paths.
+std::vector<fs::path> Paths(JsonReader& r, std::string_view key) {
+  std::vector<fs::path> out;
+  const Value* v = r.Any(key);
+  if (!v) return out;
+  if (v->is_text()) {
+    out.emplace_back(v->as_text());
+  } else if (v->is_list()) {
+    for (const auto& e : v->as_list()) {
+      if (!e.is_text()) {
+        r.Fail(key, "expected a path or a list of paths");
+        return {};
+      }
+      out.emplace_back(e.as_text());
+    }
+  } else {
+    r.Fail(key, "expected a path or a list of paths");
+  }
   return out;
 }
 
-bool IsHex64(const std::string& s) {
-  if (s.size() != 64) return false;
-  for (char c : s)
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-  return true;
+void ReadListen(JsonReader& r, ServiceConfig& c) {
+  auto l = r.Text("listen");
+  if (!l) return;
+  size_t colon = l->rfind(':');
+  std::string port = colon == std::string::npos ? "" : l->substr(colon + 1);
+  bool digits = !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), ::isdigit);
+  if (!digits || std::stoi(port) > 65535) return r.Fail("listen", "expected \"host:port\", got " + EscapeForMessage(*l));
+  c.listen_host = l->substr(0, colon);
+  c.listen_port = static_cast<std::uint16_t>(std::stoi(port));
 }
 
-const std::set<std::string>& KnownKeys() {
-  static const std::set<std::string> k{"listen",     "tls",       "data_dir",  "workflow_dirs",
-                                       "plugin_dirs", "connectors", "owners",   "tokens",
-                                       "webhooks",   "limits",    "durability", "hold_failed_steps",
-                                       "tick_interval", "http_threads", "log", "adjustable_clock"};
-  return k;
+void ReadWebhookSource(const std::string& name, JsonReader& w, ServiceConfig& c) {
+  WebhookSource src;
+  src.name = name;
+  const Value* list = w.List("secrets");
+  const Value* one = w.Any("secret");
+  if (list && one) return w.Fail("secret", "give secrets or secret, not both");
+  std::vector<Value> secrets = list ? list->as_list() : one ? std::vector<Value>{*one} : std::vector<Value>{};
+  auto is_generate = [](const Value& s) { return s.is_text() && s.as_text() == "generate"; };
+  src.secret_from_data_dir = std::any_of(secrets.begin(), secrets.end(), is_generate);
+  for (size_t i = 0; i < secrets.size(); ++i) {
+    if (is_generate(secrets[i])) continue;
+    std::string at = JsonReader::Pointer(w.path(), list ? "secrets" : "secret") + (list ? "/" + std::to_string(i) : "");
+    auto v = ResolveSecret(ToJson(secrets[i]), at);
+    if (!v.ok()) {
+      // A missing environment variable falls back to a generated secret only when the
+      // configuration says so ("generate" listed too); otherwise it is an error.
+      if (src.secret_from_data_dir) continue;
+      return w.Fail(list ? "secrets" : "secret", v.status().message().substr(at.size() + 2));
+    }
+    if (v->rfind("whsec_", 0) != 0) return w.Fail(list ? "secrets" : "secret", "a secret must be written whsec_<base64>");
+    src.secrets.push_back(*v);
+  }
+  if (!src.secrets.empty()) src.secret_from_data_dir = false;
+  if (src.secrets.empty() && !src.secret_from_data_dir) return w.Fail("", "needs a secret");
+  src.tolerance_seconds = static_cast<int>(w.Integer("tolerance_seconds", kOptional, 1, 86400).value_or(300));
+  w.Objects("routes", kOptional, [&](JsonReader& r) {
+    WebhookRoute route;
+    route.event_type = r.Text("type", kOptional, {.min_length = 1}).value_or("*");
+    route.action = r.Text("action", kRequired, {.one_of = {"start", "event", "ignore"}}).value_or("");
+    route.workflow = r.Text("workflow").value_or("");
+    route.event = r.Text("event").value_or("");
+    route.key_pointer = r.Text("key").value_or("");
+    route.data_pointer = r.Text("data").value_or("/data");
+    r.RejectUnknown("setting");
+    if (!r.ok()) return;
+    if (route.action == "start" && route.workflow.empty()) return r.Fail("workflow", "start needs a workflow");
+    if (route.action == "event" && route.event.empty()) return r.Fail("event", "event needs an event name");
+    if (route.action != "ignore" && (route.key_pointer.empty() || route.key_pointer[0] != '/'))
+      return r.Fail("key", "key must be a JSON pointer such as /data/return_id");
+    src.routes.push_back(std::move(route));
+  });
+  w.RejectUnknown("setting");
+  c.webhooks[src.name] = std::move(src);
+}
+
+void ReadLimits(JsonReader& l, Limits& limits) {
+  if (auto v = l.Integer("max_body_bytes", kOptional, 1, std::int64_t{1} << 34)) limits.max_body_bytes = static_cast<size_t>(*v);
+  for (auto [key, field] : {std::pair{"header_timeout", &limits.header_timeout},
+                            std::pair{"body_timeout", &limits.body_timeout},
+                            std::pair{"idle_timeout", &limits.idle_timeout}})
+    if (auto d = l.DurationText(key)) *field = std::chrono::milliseconds(d->ms);
+  if (auto v = l.Integer("max_in_flight", kOptional, 0, 1000000)) limits.max_in_flight = static_cast<size_t>(*v);
+  if (auto v = l.Number("token_rate_per_second", kOptional, 0.001, 1e9)) limits.token_rate_per_second = *v;
+  if (auto v = l.Number("token_burst", kOptional, 1, 1e9)) limits.token_burst = *v;
+  l.RejectUnknown("setting");
 }
 
 }  // namespace
 
-Result<ServiceConfig> ParseConfigImpl(std::string_view text, const fs::path& base_dir) {
-  json j;
-  try {
-    j = json::parse(text, nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::exception& e) {
-    return Status::InvalidArgument(std::string("config: not valid JSON: ") + e.what());
-  }
-  if (!j.is_object()) return Bad("(top)", "expected an object");
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!KnownKeys().count(it.key())) return Bad(it.key(), "unknown setting");
-
+Result<ServiceConfig> ParseConfig(std::string_view text, const fs::path& base_dir) {
+  auto doc = ParseJson(text, {.max_depth = 64, .allow_comments = true});
+  if (!doc.ok()) return Status::InvalidArgument("config: " + doc.error->message);
+  JsonReader r(doc.value);
   ServiceConfig c;
   c.base_dir = base_dir;
-  if (j.contains("listen")) {
-    if (!j["listen"].is_string()) return Bad("listen", "expected \"host:port\"");
-    std::string l = j["listen"].get<std::string>();
-    size_t colon = l.rfind(':');
-    if (colon == std::string::npos) return Bad("listen", "expected \"host:port\", got " + l);
-    c.listen_host = l.substr(0, colon);
-    try {
-      int port = std::stoi(l.substr(colon + 1));
-      if (port < 0 || port > 65535) throw std::out_of_range("port");
-      c.listen_port = static_cast<std::uint16_t>(port);
-    } catch (const std::exception&) {
-      return Bad("listen", "bad port in " + l);
+  ReadListen(r, c);
+  if (auto tls = r.Object("tls")) {
+    auto cert = tls->Text("cert", kRequired, {.min_length = 1});
+    auto key = tls->Text("key", kRequired, {.min_length = 1});
+    tls->RejectUnknown("setting");
+    if (cert && key) {
+      c.tls_cert = c.Resolve(*cert).string();
+      c.tls_key = c.Resolve(*key).string();
     }
   }
-  if (j.contains("tls")) {
-    const json& t = j["tls"];
-    if (!t.is_object() || !t.value("cert", json()).is_string() || !t.value("key", json()).is_string())
-      return Bad("tls", "expected {\"cert\": FILE, \"key\": FILE}");
-    c.tls_cert = c.Resolve(t["cert"].get<std::string>()).string();
-    c.tls_key = c.Resolve(t["key"].get<std::string>()).string();
-  }
-  if (j.contains("data_dir")) {
-    if (!j["data_dir"].is_string()) return Bad("data_dir", "expected a path");
-    c.data_dir = j["data_dir"].get<std::string>();
-  }
-  if (j.contains("workflow_dirs")) {
-    c.workflow_dirs.clear();
-    for (const auto& s : Strings(j["workflow_dirs"])) c.workflow_dirs.emplace_back(s);
-  }
-  if (j.contains("plugin_dirs"))
-    for (const auto& s : Strings(j["plugin_dirs"])) c.plugin_dirs.emplace_back(s);
-  if (j.contains("connectors")) {
-    if (!j["connectors"].is_array()) return Bad("connectors", "expected a list of connector entries");
-    auto resolved = ResolveSecrets(j["connectors"], "connectors");
-    if (!resolved.ok()) return Bad("connectors", resolved.status().message());
+  if (auto d = r.Text("data_dir", kOptional, {.min_length = 1})) c.data_dir = *d;
+  if (r.Any("workflow_dirs")) c.workflow_dirs = Paths(r, "workflow_dirs");
+  c.plugin_dirs = Paths(r, "plugin_dirs");
+  if (const Value* conns = r.List("connectors")) {
+    auto resolved = ResolveSecrets(ToJson(*conns), "/connectors");
+    if (!resolved.ok()) return Status::InvalidArgument("config: " + resolved.status().message());
     c.connectors = std::move(*resolved);
   }
-  if (j.contains("owners")) {
-    if (!j["owners"].is_object()) return Bad("owners", "expected {\"entity\": \"system\"}");
-    c.owners = j["owners"];
+  if (const Value* owners = r.Record("owners")) {
+    for (const auto& [entity, system] : owners->as_record())
+      if (!system.is_text()) r.Fail("owners", "expected {\"entity\": \"system\"}");
+    c.owners = ToJson(*owners);
   }
-  if (j.contains("tokens")) {
-    if (!j["tokens"].is_array()) return Bad("tokens", "expected a list");
-    for (const auto& t : j["tokens"]) {
-      TokenConfig tc;
-      tc.name = t.value("name", "");
-      tc.sha256 = t.value("sha256", "");
-      tc.roles = Strings(t.value("roles", json::array()));
-      if (tc.name.empty()) return Bad("tokens", "every token needs a name");
-      if (!IsHex64(tc.sha256))
-        return Bad("tokens." + tc.name, "sha256 must be the 64 hex digits of SHA-256(token); "
-                                        "`retailflow token hash` prints it");
-      if (tc.roles.empty()) return Bad("tokens." + tc.name, "needs at least one role");
-      c.tokens.push_back(std::move(tc));
-    }
+  r.Entries("webhooks", kOptional, [&](const std::string& name, JsonReader& w) { ReadWebhookSource(name, w, c); });
+  r.Objects("tokens", kOptional, [&](JsonReader& t) {
+    TokenConfig tc;
+    tc.name = t.Text("name", kRequired).value_or("");
+    tc.sha256 = t.Text("sha256", kRequired).value_or("");
+    tc.roles = t.TextList("roles", kRequired).value_or(std::vector<std::string>{});
+    t.RejectUnknown("setting");
+    if (!t.ok()) return;
+    if (Status s = ValidateTokenName(tc.name); !s.ok()) return t.Fail("name", s.message());
+    if (!IsHex64(tc.sha256))
+      return t.Fail("sha256", "must be the 64 hex digits of SHA-256(token); `retailflow token hash` prints it");
+    if (tc.roles.empty()) return t.Fail("roles", "needs at least one role");
+    for (const auto& role : tc.roles)
+      if (Status s = ValidateRole(role, [&](const std::string& src) { return c.webhooks.count(src) > 0; }); !s.ok())
+        return t.Fail("roles", s.message());
+    c.tokens.push_back(std::move(tc));
+  });
+  if (auto l = r.Object("limits")) ReadLimits(*l, c.limits);
+  if (auto d = r.Text("durability", kOptional, {.one_of = {"fsync", "os"}})) c.sync_commits = *d == "fsync";
+  if (auto b = r.Bool("hold_failed_steps")) c.hold_failed_steps = *b;
+  if (auto b = r.Bool("adjustable_clock")) c.adjustable_clock = *b;
+  if (auto d = r.DurationText("tick_interval", kOptional, Duration{1})) c.tick_interval = std::chrono::milliseconds(d->ms);
+  if (auto n = r.Integer("http_threads", kOptional, 1, 64)) c.http_threads = static_cast<int>(*n);
+  if (auto log = r.Object("log")) {
+    c.log_level = log->Text("level", kOptional, {.one_of = {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"}}).value_or("info");
+    c.log_file = log->Text("file").value_or("");
+    log->RejectUnknown("setting");
   }
-  if (j.contains("webhooks")) {
-    if (!j["webhooks"].is_object()) return Bad("webhooks", "expected {\"source\": {...}}");
-    for (auto it = j["webhooks"].begin(); it != j["webhooks"].end(); ++it) {
-      std::string where = "webhooks." + it.key();
-      const json& w = it.value();
-      WebhookSource src;
-      src.name = it.key();
-      if (w.contains("secrets") || w.contains("secret")) {
-        json secrets = w.contains("secrets") ? w["secrets"] : json::array({w["secret"]});
-        if (!secrets.is_array()) return Bad(where, "secrets: expected a list");
-        auto is_generate = [](const json& s) { return s.is_string() && s.get<std::string>() == "generate"; };
-        src.secret_from_data_dir = std::any_of(secrets.begin(), secrets.end(), is_generate);
-        for (const auto& s : secrets) {
-          if (is_generate(s)) continue;
-          auto v = ResolveSecret(s, where + ".secrets");
-          if (!v.ok()) {
-            // A missing environment variable falls back to a generated secret only when the
-            // configuration says so ("generate" listed too); otherwise it is an error.
-            if (src.secret_from_data_dir) continue;
-            return v.status();
-          }
-          if (v->rfind("whsec_", 0) != 0) return Bad(where, "a secret must be written whsec_<base64>");
-          src.secrets.push_back(*v);
-        }
-      }
-      if (!src.secrets.empty()) src.secret_from_data_dir = false;
-      if (src.secrets.empty() && !src.secret_from_data_dir) return Bad(where, "needs a secret");
-      src.tolerance_seconds = w.value("tolerance_seconds", 300);
-      for (const auto& r : w.value("routes", json::array())) {
-        WebhookRoute route;
-        route.event_type = r.value("type", "*");
-        route.action = r.value("action", "");
-        route.workflow = r.value("workflow", "");
-        route.event = r.value("event", "");
-        route.key_pointer = r.value("key", "");
-        route.data_pointer = r.value("data", "/data");
-        std::string rw = where + ".routes[" + route.event_type + "]";
-        if (route.action == "start" && route.workflow.empty()) return Bad(rw, "start needs a workflow");
-        if (route.action == "event" && route.event.empty()) return Bad(rw, "event needs an event name");
-        if (route.action != "start" && route.action != "event" && route.action != "ignore")
-          return Bad(rw, "action must be start, event or ignore");
-        if (route.action != "ignore" && (route.key_pointer.empty() || route.key_pointer[0] != '/'))
-          return Bad(rw, "key must be a JSON pointer such as /data/return_id");
-        src.routes.push_back(std::move(route));
-      }
-      c.webhooks[src.name] = std::move(src);
-    }
-  }
-  if (j.contains("limits")) {
-    const json& l = j["limits"];
-    if (!l.is_object()) return Bad("limits", "expected an object");
-    if (l.contains("max_body_bytes")) c.limits.max_body_bytes = l["max_body_bytes"].get<size_t>();
-    for (auto [key, field] : {std::pair{"header_timeout", &c.limits.header_timeout},
-                              std::pair{"body_timeout", &c.limits.body_timeout},
-                              std::pair{"idle_timeout", &c.limits.idle_timeout}}) {
-      if (!l.contains(key)) continue;
-      auto m = Millis(l[key], std::string("limits.") + key);
-      if (!m.ok()) return m.status();
-      *field = *m;
-    }
-    if (l.contains("max_in_flight")) c.limits.max_in_flight = l["max_in_flight"].get<size_t>();
-    if (l.contains("token_rate_per_second")) c.limits.token_rate_per_second = l["token_rate_per_second"].get<double>();
-    if (l.contains("token_burst")) c.limits.token_burst = l["token_burst"].get<double>();
-  }
-  if (j.contains("durability")) {
-    std::string d = j["durability"].is_string() ? j["durability"].get<std::string>() : "";
-    if (d != "fsync" && d != "os") return Bad("durability", "expected \"fsync\" (default) or \"os\"");
-    c.sync_commits = d == "fsync";
-  }
-  if (j.contains("hold_failed_steps")) c.hold_failed_steps = j["hold_failed_steps"].get<bool>();
-  if (j.contains("adjustable_clock")) c.adjustable_clock = j["adjustable_clock"].get<bool>();
-  if (j.contains("tick_interval")) {
-    auto m = Millis(j["tick_interval"], "tick_interval");
-    if (!m.ok()) return m.status();
-    c.tick_interval = *m;
-  }
-  if (j.contains("http_threads")) c.http_threads = std::max(1, j["http_threads"].get<int>());
-  if (j.contains("log")) {
-    c.log_level = j["log"].value("level", "info");
-    c.log_file = j["log"].value("file", "");
-  }
+  r.RejectUnknown("setting");
+  if (!r.ok()) return Status::InvalidArgument("config: " + r.error().message);
   return c;
-}
-
-Result<ServiceConfig> ParseConfig(std::string_view text, const fs::path& base_dir) {
-  try {
-    return ParseConfigImpl(text, base_dir);
-  } catch (const json::exception& e) {
-    // A setting of the wrong JSON type (e.g. a string where a number belongs).
-    return Status::InvalidArgument(std::string("config: wrong type of value: ") + e.what());
-  }
 }
 
 Result<ServiceConfig> LoadConfigFile(const fs::path& file) {

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_reader.h"
 #include "connectors/builtin/standard_webhooks.h"
 
 namespace rf::server {
@@ -76,8 +77,12 @@ void WebhookIngress::Handle(const std::string& source_name, const HttpRequest& r
                       source.tolerance_seconds);
   if (!v.ok) return Reject(source_name, "signature", 401, "webhook not accepted: " + v.error, respond);
 
-  auto doc = Value::FromJson(request.body);
-  if (!doc.ok() || !doc->is_record())
+  auto parsed = ParseJson(request.body);
+  if (!parsed.ok())
+    return Reject(source_name, "malformed", 400, std::string("the webhook body is not accepted: ") + parsed.error->message,
+                  respond);
+  const Value* doc = &parsed.value;
+  if (!doc->is_record())
     return Reject(source_name, "malformed", 400, "the webhook body is not a JSON object", respond);
   std::string type;
   if (const Value* t = doc->Find("type"); t && t->is_text()) type = t->as_text();
@@ -146,7 +151,9 @@ void WebhookIngress::Handle(const std::string& source_name, const HttpRequest& r
       if (!r.ok()) {
         release();
         int st = r.status().code() == Status::Code::kInvalidArgument || r.status().code() == Status::Code::kNotFound ? 422 : 503;
-        return Reject(source_name, st == 422 ? "refused" : "unavailable", st, r.status().message(), respond);
+        // A 422 explains the input (engine text); a 503 never shows store details.
+        return Reject(source_name, st == 422 ? "refused" : "unavailable", st,
+                      st == 422 ? r.status().message() : "the delivery could not be acted on now; retry", respond);
       }
       Status s = remember({{"status", "accepted"}, {"instance", r->instance_id}});
       release();
@@ -161,7 +168,8 @@ void WebhookIngress::Handle(const std::string& source_name, const HttpRequest& r
                         [this, respond, release, remember, source_name, id](Result<int> r) {
                           if (!r.ok()) {
                             release();
-                            return Reject(source_name, "unavailable", 503, r.status().message(), respond);
+                            return Reject(source_name, "unavailable", 503, "the delivery could not be acted on now; retry",
+                                          respond);
                           }
                           Status s = remember({{"status", "accepted"}, {"delivered_to", *r}});
                           release();

@@ -35,7 +35,7 @@ TEST(ConfigTest, MistakesAreNamed) {
       {"{\"webhooks\": {\"pos\": {\"routes\": []}}}", "needs a secret"},
       {"{\"webhooks\": {\"pos\": {\"secret\": \"plain\"}}}", "whsec_"},
       {"{\"webhooks\": {\"pos\": {\"secret\": {\"env\": \"RF_NOT_SET_ANYWHERE\"}}}}", "RF_NOT_SET_ANYWHERE"},
-      {"{\"limits\": {\"header_timeout\": \"soon\"}}", "limits.header_timeout"},
+      {"{\"limits\": {\"header_timeout\": \"soon\"}}", "/limits/header_timeout"},
       {"{\"durability\": \"maybe\"}", "durability"},
       {"{\"connectors\": {}}", "connectors"},
       {"{ not json", "not valid JSON"},
