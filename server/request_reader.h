@@ -40,7 +40,7 @@ struct FramingLimits {
   size_t max_chunk_extension_bytes = 1024;  // all chunk extensions of one request together
 };
 
-struct Refusal {
+struct FramingRefusal {
   int status = 400;
   std::string code, message;
 };
@@ -63,7 +63,7 @@ class RequestReader {
   // has arrived: the client is no longer idle.
   bool started() const { return started_; }
   bool head_done() const;
-  const Refusal& refusal() const { return refusal_; }
+  const FramingRefusal& refusal() const { return refusal_; }
 
   // After kComplete: the request (header fields of the head only, names lower-case, repeated
   // list fields joined with ", "); then Next() before parsing the following one.
@@ -82,7 +82,7 @@ class RequestReader {
   FramingLimits limits_;
   boost::beast::flat_buffer buffer_;
   std::unique_ptr<Parser> parser_;
-  Refusal refusal_;
+  FramingRefusal refusal_;
   bool started_ = false, head_fed_ = false, refused_ = false;
   bool keep_alive_ = false;
   unsigned version_ = 11;

@@ -302,7 +302,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // Answers a request whose framing cannot be trusted and closes (RFC 9112 §6.3): nothing more is
   // read from this connection as a request.
-  void Refuse(const Refusal& why) {
+  void Refuse(const FramingRefusal& why) {
     SetIdle(false);
     Seen seen;
     seen.request_id = NewRequestId();

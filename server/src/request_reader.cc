@@ -102,7 +102,7 @@ void RequestReader::Next() {
 
 RequestReader::Progress RequestReader::Refuse(int status, std::string code, std::string message) {
   refused_ = true;
-  refusal_ = Refusal{status, std::move(code), std::move(message)};
+  refusal_ = FramingRefusal{status, std::move(code), std::move(message)};
   return Progress::kRefused;
 }
 
