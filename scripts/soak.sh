@@ -38,7 +38,7 @@ for ((r = 1; r <= rounds; r++)); do
     log="$out/round$(printf %02d "$r")-$t.log"
     mark="soak-$$-$r-$t"
     start=$(date +%s)
-    RF_SOAK_MARK="$mark" ctest --test-dir "$build_dir" -R "^${t//./\\.}\$" --output-on-failure --timeout 900 >"$log" 2>&1
+    RF_SOAK_MARK="$mark" ctest --test-dir "$build_dir" -R "^${t//./\\.}\$" -V --timeout 900 >"$log" 2>&1
     rc=$?
     took=$(( $(date +%s) - start ))
     seconds[$t]=$(( ${seconds[$t]} + took ))
@@ -70,6 +70,6 @@ for t in "${tests[@]}"; do
   printf '%-60s %9s %6d %7d  %s\n' "$t" "${passed[$t]}/$rounds" "${leaks[$t]}" $(( ${seconds[$t]} / rounds )) "${first_failure[$t]}"
   [ "${passed[$t]}" -eq "$rounds" ] || all=1
 done
-crash_lines=$(grep -h '^crash test: [0-9]* kills' "$out"/*CrashTest*.log 2>/dev/null)
+crash_lines=$(grep -ho 'crash test: [0-9]* kills.*' "$out"/*CrashTest*.log 2>/dev/null)
 [ -z "$crash_lines" ] || { echo; echo "crash test, per run:"; echo "$crash_lines"; }
 exit "$all"
