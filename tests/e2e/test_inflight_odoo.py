@@ -1,9 +1,10 @@
 """Exactly once while an earlier attempt is still in flight at Odoo (issue 16, §1).
 
-For each side-effecting Odoo operation the shipped workflows call forward (create_credit_note,
-create_picking, confirm_sale_order, validate_picking), the Odoo simulator's gate holds the call
-that makes the effect after Odoo received it, the service is killed with SIGKILL while it is
-held and restarted, and the held call is let run late, in both orders:
+For the side-effecting Odoo operations the shipped workflows call (create_credit_note,
+create_picking, confirm_sale_order, validate_picking, and the undo actions cancel_sale_order and
+cancel_picking), the Odoo simulator's gate holds the call that makes the effect after Odoo
+received it, the service is killed with SIGKILL while it is held and restarted, and the held call
+is let run late, in both orders:
 
   * restarted first: the restarted service's attempt runs to the end, then the old call runs and
     is refused (the x_rf_key unique constraint for a create, the record's state for a change);
@@ -29,6 +30,7 @@ POS_AUTH = {"Authorization": "Bearer pos-sim-token"}
 SRC, DST = "PAR-01", "LON-01"
 CREATE_REFUSED = "odoo.exceptions.ValidationError"  # the unique constraint, as Odoo reports it
 CHANGE_REFUSED = "odoo.exceptions.UserError"  # e.g. "You cannot validate a transfer if it is done"
+CANCEL_AGAIN = "ok"  # Odoo cancels a cancelled order or picking again without complaint
 
 
 class InflightOdoo(unittest.TestCase):
@@ -277,6 +279,46 @@ class InflightOdoo(unittest.TestCase):
 
     def test_validate_picking_old_attempt_first(self):
         self.validate_race(restarted_first=False)
+
+    # ------------------------------------------------------------------ undo actions
+
+    def test_cancel_picking_restarted_attempt_first(self):
+        self.cancel_picking_race(restarted_first=True)
+
+    def test_cancel_picking_old_attempt_first(self):
+        self.cancel_picking_race(restarted_first=False)
+
+    def cancel_picking_race(self, restarted_first):
+        """Nothing shipped within 3 days: the undo chain cancels both pickings."""
+        iid = self.start_transfer()
+        self.s.wait_waiting(iid, "wait_for_shipping")
+        self.race("stock.picking", "action_cancel", lambda: (self.s.advance("3d1h"), iid)[1],
+                  lambda i: self.s.wait_status(i, "compensated", timeout=90),
+                  restarted_first, CANCEL_AGAIN)
+        picks = [p for p in self.s.sim_state("odoo", model="stock.picking")["records"]
+                 if p["origin"] == self.transfer[0]]
+        self.assertEqual(sorted(p["state"] for p in picks), ["cancel", "cancel"], picks)
+
+    def test_cancel_order_restarted_attempt_first(self):
+        self.cancel_order_race(restarted_first=True)
+
+    def test_cancel_order_old_attempt_first(self):
+        self.cancel_order_race(restarted_first=False)
+
+    def cancel_order_race(self, restarted_first):
+        """The customer never comes: the undo chain cancels the sale order and its delivery."""
+        order = self.take_order()
+        ref = order[0]
+        iid = self.start_order(*order)
+        self.s.wait_waiting(iid, "wait_for_pickup")
+        self.s.advance("5d1h")
+        self.s.wait_waiting(iid, "wait_after_reminder")
+        self.race("sale.order", "action_cancel", lambda: (self.s.advance("2d1h"), iid)[1],
+                  lambda i: self.s.wait_status(i, "compensated", timeout=90),
+                  restarted_first, CANCEL_AGAIN)
+        so = self.sale_order(ref)
+        self.assertEqual(so["state"], "cancel")
+        self.assertEqual([p["state"] for p in self.pickings_of(so)], ["cancel"])
 
 
 if __name__ == "__main__":
