@@ -18,12 +18,16 @@ counted once, and the instance past the step. Synchronisation is on the simulato
 """
 
 import os
+import stat
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 from harness import Stack  # noqa: E402
 
 POS_AUTH = {"Authorization": "Bearer pos-sim-token"}
@@ -319,6 +323,72 @@ class InflightOdoo(unittest.TestCase):
         so = self.sale_order(ref)
         self.assertEqual(so["state"], "cancel")
         self.assertEqual([p["state"] for p in self.pickings_of(so)], ["cancel"])
+
+
+
+class InflightOdooWithoutAddon(InflightOdoo):
+    """The weaker mode for an Odoo without the addon (no unique constraint): the service runs
+    the odoo connector with "idempotency": "search_after_deadline", so a re-dispatch after the
+    restart waits until the killed attempt's deadline has passed before it searches by key. The
+    held create is released right after the restart, well before that deadline (the mode's
+    assumption: Odoo is done with a request by its caller's deadline); the re-dispatch then finds
+    the draft it left and posts it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="rf_weak_")
+        config = subprocess.run([harness.CLI, "serve", "--print-default-config"], check=True,
+                                capture_output=True, text=True).stdout
+        odoo = '"reference_field": "x_rf_key"'
+        assert odoo in config, "the default configuration's odoo settings changed"
+        path = os.path.join(cls.tmp, "retailflow.jsonc")
+        with open(path, "w") as f:
+            f.write(config.replace(odoo, odoo + ', "idempotency": "search_after_deadline"'))
+        # The harness starts harness.CLI: a wrapper that execs the real binary with this config
+        # (exec: the harness's SIGKILL reaches the service itself).
+        wrapper = os.path.join(cls.tmp, "retailflow")
+        with open(wrapper, "w") as f:
+            f.write('#!/bin/sh\nexec "%s" "$@" --config "%s"\n' % (os.path.abspath(harness.CLI),
+                                                                  path))
+        os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IXUSR)
+        cls.real_cli, harness.CLI = harness.CLI, wrapper
+        try:
+            super().setUpClass()
+        finally:
+            harness.CLI = cls.real_cli
+        st, body, _ = cls.s.sim("odoo", "POST", "/__admin/addon", {"installed": False})
+        assert st == 200 and body == {"installed": False}, body
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        import shutil
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_credit_note_old_attempt_done_before_its_deadline(self):
+        model, method = "account.move", "create"
+        base = len(self.requests(model, method))
+        self.gate(model, method, action="hold", count=1)
+        iid = self.start_return("SKU-0083")
+        self.wait_request(model, method, base + 1, "held")
+        self.s.kill_service()
+        harness.CLI, real = os.path.join(self.tmp, "retailflow"), harness.CLI
+        try:
+            self.s.start_service()
+        finally:
+            harness.CLI = real
+        self.gate(model, method, action="release", requests=[base + 1])
+        self.assertEqual(self.wait_request(model, method, base + 1, "done")["outcome"], "ok")
+        self.s.wait_status(iid, "completed", timeout=120)
+        moves = [m for m in self.s.sim_state("odoo", model="account.move")["records"]
+                 if m["move_type"] == "out_refund" and m["ref"] == self.sale["receipt_no"]]
+        self.assertEqual(len(moves), 1, moves)
+        self.assertEqual(moves[0]["state"], "posted")
+
+
+# The addon tests run once, in InflightOdoo, not again in the weaker mode's class.
+for _name in [n for n in dir(InflightOdoo) if n.startswith("test_")]:
+    setattr(InflightOdooWithoutAddon, _name, None)
 
 
 if __name__ == "__main__":
