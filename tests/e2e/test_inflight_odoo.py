@@ -1,8 +1,8 @@
 """Exactly once while an earlier attempt is still in flight at Odoo (issue 16, §1).
 
 For the side-effecting Odoo operations the shipped workflows call (create_credit_note,
-create_picking, confirm_sale_order, validate_picking, and the undo actions cancel_sale_order and
-cancel_picking), the Odoo simulator's gate holds the call that makes the effect after Odoo
+create_picking, confirm_sale_order, validate_picking, and the undo actions cancel_sale_order,
+cancel_picking and return_picking; cancel_credit_note is raced in tests/builtin only), the Odoo simulator's gate holds the call that makes the effect after Odoo
 received it, the service is killed with SIGKILL while it is held and restarted, and the held call
 is let run late, in both orders:
 
@@ -302,6 +302,49 @@ class InflightOdoo(unittest.TestCase):
         picks = [p for p in self.s.sim_state("odoo", model="stock.picking")["records"]
                  if p["origin"] == self.transfer[0]]
         self.assertEqual(sorted(p["state"] for p in picks), ["cancel", "cancel"], picks)
+
+    def test_return_picking_restarted_attempt_first(self):
+        self.return_race(restarted_first=True)
+
+    def test_return_picking_old_attempt_first(self):
+        self.return_race(restarted_first=False)
+
+    def return_race(self, restarted_first):
+        """An operator cancels a transfer that was shipped: the undo chain returns the validated
+        outgoing picking with Odoo's return wizard (stock.return.picking.action_create_returns
+        makes the return picking, with the wizard's key)."""
+        qty_before = self.odoo_qty(SRC)
+        iid = self.start_transfer()
+        ref, lines = self.transfer
+        self.s.wait_waiting(iid, "wait_for_shipping")
+        self.s.event("shipped", ref, {"transfer_ref": ref, "shipped_at": "2026-11-27T08:00:00Z"})
+        self.s.wait_waiting(iid, "wait_for_receipt")
+
+        def cancel():
+            st, body, _ = self.s.api("POST", "/v1/instances/%s/cancel" % iid, {"reason": "e2e"})
+            self.assertIn(st, (200, 202), body)
+            return iid
+        self.race("stock.return.picking", "action_create_returns", cancel,
+                  lambda i: self.s.wait_status(i, ["cancelled", "compensation_failed",
+                                                   "failed"], timeout=90),
+                  restarted_first, CREATE_REFUSED)
+        # The return, the transit cancellation and the incoming picking's cancellation are undone;
+        # the flow then asks Odoo to cancel the outgoing picking, which is done (and returned):
+        # Odoo refuses, so the chain stops there (store_transfer.flow's undo, not this race).
+        inst = self.s.instance(iid)
+        self.assertEqual(inst["status"], "compensation_failed")
+        self.assertEqual(inst["error"]["undo_step"], "create_outgoing_picking")
+        self.assertEqual(inst["compensation"]["undone"], 3)
+        picks = {p["id"]: p for p in self.s.sim_state("odoo", model="stock.picking")["records"]}
+        (out,) = [p for p in picks.values() if p["origin"] == ref and
+                  p["picking_type_id"][1] == "Delivery Orders"]
+        returns = [p for p in picks.values() if p["return_id"] and p["return_id"][0] == out["id"]]
+        self.assertEqual(len(returns), 1, returns)  # returned once
+        self.assertEqual(returns[0]["state"], "done")
+        self.assertTrue(returns[0]["x_rf_key"])
+        after = self.odoo_qty(SRC)
+        for l in lines:  # shipped out once, returned once
+            self.assertEqual(after[l["sku"]], qty_before[l["sku"]], l)
 
     def test_cancel_order_restarted_attempt_first(self):
         self.cancel_order_race(restarted_first=True)
