@@ -454,15 +454,18 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
     std::promise<void> done;
     auto fut = done.get_future();
     Post([this, outbox = std::move(outbox), &done] {
+      std::vector<Invocation> redispatch;
+      state::WriteBatch deadlines;
       for (const auto& text : outbox) {
         Invocation inv = InvocationFromOutbox(text);
-        Duration timeout{inv.deadline.ms - clock_->Now().ms};
         // The instance must be resident to receive the result.
         Instance* in = Load(inv.instance_id);
         if (in == nullptr) continue;
-        RecordRedispatch(inv, text);
-        Dispatch(inv, timeout);
+        RecordRedispatch(inv, text, deadlines);
+        redispatch.push_back(std::move(inv));
       }
+      if (!redispatch.empty()) (void)store_->Commit(deadlines);
+      for (const auto& inv : redispatch) Dispatch(inv, Duration{inv.deadline.ms - clock_->Now().ms});
       done.set_value();
     });
     fut.wait();
@@ -626,23 +629,25 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       entries.emplace_back(v);
       return true;
     });
+    std::vector<Invocation> redispatch;
+    state::WriteBatch deadlines;
     for (const auto& text : entries) {
       Invocation inv = InvocationFromOutbox(text);
       if (outstanding_.count(inv.instance_id + "|" + inv.invocation_id) != 0) continue;
       if (Load(inv.instance_id) == nullptr) continue;
-      RecordRedispatch(inv, text);
-      Dispatch(inv, Duration{inv.deadline.ms - clock_->Now().ms});
+      RecordRedispatch(inv, text, deadlines);
+      redispatch.push_back(std::move(inv));
     }
+    if (!redispatch.empty()) (void)store_->Commit(deadlines);
+    for (const auto& inv : redispatch) Dispatch(inv, Duration{inv.deadline.ms - clock_->Now().ms});
   }
 
-  // Before a re-dispatch: the outbox entry takes the new attempt's deadline, so that a process
-  // restarted during this attempt hands it on as the previous attempt's deadline. Best effort:
-  // a failed write leaves the older (earlier) deadline.
-  void RecordRedispatch(const Invocation& inv, const std::string& text) {
-    state::WriteBatch b;
+  // Before a re-dispatch: the outbox entry takes the new attempt's deadline (committed before the
+  // dispatch), so that a process restarted during this attempt hands it on as the previous
+  // attempt's deadline. Best effort: a failed write leaves the older (earlier) deadline.
+  void RecordRedispatch(const Invocation& inv, const std::string& text, state::WriteBatch& b) {
     b.Put(OutboxKey(inv.instance_id, inv.invocation_id),
           OutboxRecord(inv, Duration{Int(ParseTagged(text).Find("timeout_ms"), options_.default_step_timeout.ms)}));
-    (void)store_->Commit(b);
   }
 
   Invocation InvocationFromOutbox(const std::string& text) {

@@ -117,8 +117,8 @@ struct Env {
   }
   // Records of `model` matching a JSON domain, as the simulator's /__admin/state shows them.
   List Records(const std::string& model, const std::string& domain) {
-    Value v = Admin("GET", "/__admin/state?model=" + model + "&domain=" +
-                               http::PercentEncode(domain));
+    Value v =
+        Admin("GET", "/__admin/state?model=" + model + "&domain=" + http::PercentEncode(domain));
     const Value* recs = v.Find("records");
     return recs != nullptr && recs->is_list() ? recs->as_list() : List{};
   }
@@ -137,6 +137,7 @@ class OdooConnectorTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     ASSERT_NE(env->sim.port(), 0) << "the Odoo simulator did not start";
     env->Admin("POST", "/__admin/reset", "{}");
+    env->Admin("POST", "/__admin/addon", R"({"installed": true})");
     connector_ = Make(kApiKey);
     ASSERT_NE(connector_, nullptr);
   }
@@ -144,7 +145,8 @@ class OdooConnectorTest : public ::testing::TestWithParam<std::string> {
     if (connector_) connector_->Shutdown();
   }
 
-  std::unique_ptr<ConnectorInstance> Make(const std::string& key, const std::string& url = "") {
+  std::unique_ptr<ConnectorInstance> Make(const std::string& key, const std::string& url = "",
+                                          const std::string& idempotency = "addon") {
     InstanceConfig config;
     config.name = "odoo";
     config.type = "odoo";
@@ -153,7 +155,8 @@ class OdooConnectorTest : public ::testing::TestWithParam<std::string> {
                        {"login", "integration"},
                        {"api_key", key},
                        {"protocol", GetParam()},
-                       {"timeout", "20s"}};
+                       {"timeout", "20s"},
+                       {"idempotency", idempotency}};
     auto made = MakeOdooConnector(config, env->io);
     EXPECT_TRUE(made.ok()) << made.status().ToString();
     return made.ok() ? std::move(*made) : nullptr;
@@ -185,8 +188,90 @@ class OdooConnectorTest : public ::testing::TestWithParam<std::string> {
     return f.get();
   }
 
+  // Starts an invocation and returns at once; `previous_deadline_ms` (from now) plays the
+  // engine's re-dispatch after a restart.
+  std::shared_future<CallResult> Launch(const std::string& op, const std::string& input_json,
+                                        const std::string& key, ConnectorInstance* c = nullptr,
+                                        std::int64_t previous_deadline_ms = 0) {
+    Invocation call;
+    call.instance_id = "inst-1";
+    call.invocation_id = "inv-" + std::to_string(++counter_);
+    call.idempotency_key = key;
+    call.connector = "odoo";
+    call.operation = op;
+    auto input = Value::FromJson(input_json);
+    EXPECT_TRUE(input.ok()) << input_json;
+    call.input = input.ok() ? *input : Value();
+    if (previous_deadline_ms > 0) {
+      call.previous_attempt_deadline = Time{std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count() +
+                                            previous_deadline_ms};
+    }
+    auto done = std::make_shared<std::promise<CallResult>>();
+    std::shared_future<CallResult> f = done->get_future().share();
+    (c ? c : connector_.get())->Invoke(call, [done](CallResult r) {
+      done->set_value(std::move(r));
+    });
+    return f;
+  }
+
+  // The simulator's gate on model.method: its requests [{n, state, outcome, message}].
+  List GateRequests(const std::string& model, const std::string& method) {
+    Value v = env->Admin("GET", "/__admin/gate");
+    const Value* gates = v.Find("gates");
+    if (gates == nullptr || !gates->is_list()) return {};
+    for (const Value& g : gates->as_list()) {
+      if (g.Find("model")->as_text() == model && g.Find("method")->as_text() == method) {
+        return g.Find("requests")->as_list();
+      }
+    }
+    return {};
+  }
+  void Gate(const std::string& model, const std::string& method, const std::string& command) {
+    env->Admin("POST", "/__admin/gate",
+               R"({"model": ")" + model + R"(", "method": ")" + method + R"(", )" + command + "}");
+  }
+  // Waits (bounded) until request `n` of model.method is in `state`; its outcome.
+  std::string AwaitRequest(const std::string& model, const std::string& method, size_t n,
+                           const std::string& state) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      List reqs = GateRequests(model, method);
+      if (reqs.size() >= n && reqs[n - 1].Find("state")->as_text() == state) {
+        const Value* o = reqs[n - 1].Find("outcome");
+        return o != nullptr && o->is_text() ? o->as_text() : "";
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << model << "." << method << " request " << n << " never " << state;
+    return "";
+  }
+
+  // The race of an operation with an earlier attempt still in flight at Odoo: the first
+  // invocation's call of model.method is held at the gate after Odoo received it; a second
+  // invocation with the same key (the restarted service's) runs to the end; then the held call
+  // runs and is refused (`refused`), and the first invocation carries on from what the second
+  // made. Returns (first, second).
+  std::pair<CallResult, CallResult> Race(const std::string& model, const std::string& method,
+                                         const std::string& op, const std::string& input,
+                                         const std::string& key, const std::string& refused) {
+    size_t base = GateRequests(model, method).size();
+    Gate(model, method, R"("action": "hold", "count": 1)");
+    auto first = Launch(op, input, key);
+    AwaitRequest(model, method, base + 1, "held");
+    CallResult second = Invoke(op, input, key);
+    Gate(model, method, R"("action": "release")");
+    EXPECT_EQ(AwaitRequest(model, method, base + 1, "done"), refused) << op;
+    return {first.get(), second};
+  }
+
   static std::int64_t Int(const CallResult& r, const char* field) {
     const Value* v = r.output.Find(field);
+    return v != nullptr && v->is_number() ? v->as_number().ToInt64().value_or(-1) : -1;
+  }
+  static std::int64_t IdOfRecord(const Value& rec) {
+    const Value* v = rec.Find("id");
     return v != nullptr && v->is_number() ? v->as_number().ToInt64().value_or(-1) : -1;
   }
   static std::string Text(const CallResult& r, const char* field) {
@@ -332,24 +417,27 @@ TEST_P(OdooConnectorTest, TransferThroughTransitAndReturn) {
   Decimal lon0 = Quantity("LON-01", "SKU-0005");
   CallResult out = Invoke("create_picking", R"({"picking_type": "outgoing",
       "from_location": "PAR-01", "to_location": "transit", "origin": "TR-1",
-      "lines": [{"sku": "SKU-0005", "qty": 3}]})", "out-1");
+      "lines": [{"sku": "SKU-0005", "qty": 3}]})",
+                          "out-1");
   ASSERT_TRUE(out.ok) << out.message;
   EXPECT_EQ(Text(out, "state"), "assigned");
   std::int64_t out_id = Int(out, "picking_id");
   CallResult out_again = Invoke("create_picking", R"({"picking_type": "outgoing",
       "from_location": "PAR-01", "to_location": "transit", "origin": "TR-1",
-      "lines": [{"sku": "SKU-0005", "qty": 3}]})", "out-1");
+      "lines": [{"sku": "SKU-0005", "qty": 3}]})",
+                                "out-1");
   ASSERT_TRUE(out_again.ok) << out_again.message;
   EXPECT_EQ(Int(out_again, "picking_id"), out_id);
 
   CallResult in = Invoke("create_picking", R"({"picking_type": "incoming",
       "from_location": "transit", "to_location": "LON-01", "origin": "TR-1",
-      "lines": [{"sku": "SKU-0005", "qty": 3}]})", "in-1");
+      "lines": [{"sku": "SKU-0005", "qty": 3}]})",
+                         "in-1");
   ASSERT_TRUE(in.ok) << in.message;
   std::int64_t in_id = Int(in, "picking_id");
 
-  CallResult shipped = Invoke("validate_picking", R"({"picking_id": )" + std::to_string(out_id) +
-                                                      "}");
+  CallResult shipped =
+      Invoke("validate_picking", R"({"picking_id": )" + std::to_string(out_id) + "}");
   ASSERT_TRUE(shipped.ok) << shipped.message;
   EXPECT_EQ(Text(shipped, "state"), "done");
   EXPECT_EQ(Quantity("PAR-01", "SKU-0005"), par0 - Decimal(3));
@@ -357,25 +445,27 @@ TEST_P(OdooConnectorTest, TransferThroughTransitAndReturn) {
   EXPECT_TRUE(Invoke("validate_picking", R"({"picking_id": )" + std::to_string(out_id) + "}").ok);
 
   // Two of three units arrive.
-  CallResult received = Invoke("validate_picking", R"({"picking_id": )" + std::to_string(in_id) +
-                                                       R"(, "lines": [{"sku": "SKU-0005", "qty": 2}]})");
+  CallResult received =
+      Invoke("validate_picking", R"({"picking_id": )" + std::to_string(in_id) +
+                                     R"(, "lines": [{"sku": "SKU-0005", "qty": 2}]})");
   ASSERT_TRUE(received.ok) << received.message;
   EXPECT_EQ(Text(received, "state"), "done");
   EXPECT_EQ(Quantity("LON-01", "SKU-0005"), lon0 + Decimal(2));
 
   // The outgoing picking is reversed with the return wizard.
-  CallResult returned = Invoke("return_picking", R"({"picking_id": )" + std::to_string(out_id) +
-                                                     "}", "ret-1");
+  CallResult returned =
+      Invoke("return_picking", R"({"picking_id": )" + std::to_string(out_id) + "}", "ret-1");
   ASSERT_TRUE(returned.ok) << returned.message;
   EXPECT_EQ(Text(returned, "state"), "done");
   EXPECT_EQ(Quantity("PAR-01", "SKU-0005"), par0);
-  CallResult returned_again = Invoke("return_picking", R"({"picking_id": )" +
-                                                           std::to_string(out_id) + "}", "ret-1");
+  CallResult returned_again =
+      Invoke("return_picking", R"({"picking_id": )" + std::to_string(out_id) + "}", "ret-1");
   ASSERT_TRUE(returned_again.ok) << returned_again.message;
   EXPECT_EQ(Int(returned_again, "return_picking_id"), Int(returned, "return_picking_id"));
-  EXPECT_EQ(env->Records("stock.picking", "[[\"return_id\", \"=\", " + std::to_string(out_id) +
-                                              "]]").size(),
-            1u);
+  EXPECT_EQ(
+      env->Records("stock.picking", "[[\"return_id\", \"=\", " + std::to_string(out_id) + "]]")
+          .size(),
+      1u);
 }
 
 TEST_P(OdooConnectorTest, CancelPickingAndRefusalOfADonePicking) {
@@ -412,8 +502,8 @@ TEST_P(OdooConnectorTest, ClickAndCollectOrder) {
   CallResult again = Invoke("confirm_sale_order", R"({"order_ref": "CC-0001"})");
   ASSERT_TRUE(again.ok) << again.message;
   EXPECT_EQ(Int(again, "picking_id"), picking);
-  CallResult delivered = Invoke("validate_picking", R"({"picking_id": )" +
-                                                        std::to_string(picking) + "}");
+  CallResult delivered =
+      Invoke("validate_picking", R"({"picking_id": )" + std::to_string(picking) + "}");
   ASSERT_TRUE(delivered.ok) << delivered.message;
   EXPECT_EQ(Text(delivered, "state"), "done");
 
@@ -447,18 +537,18 @@ TEST_P(OdooConnectorTest, GenericOperations) {
   CallResult written = Invoke("write", R"({"model": "res.partner", "ids": [)" + id +
                                            R"(], "values": {"email": "g@example.com"}})");
   ASSERT_TRUE(written.ok) << written.message;
-  CallResult read = Invoke("read", R"({"model": "res.partner", "ids": [)" + id +
-                                       R"(], "fields": ["email"]})");
+  CallResult read =
+      Invoke("read", R"({"model": "res.partner", "ids": [)" + id + R"(], "fields": ["email"]})");
   ASSERT_TRUE(read.ok) << read.message;
   EXPECT_EQ(read.output.Find("records")->as_list()[0].Find("email")->as_text(), "g@example.com");
   CallResult called = Invoke("call", R"({"model": "sale.order", "method": "action_confirm",
       "ids": [5]})");
   ASSERT_TRUE(called.ok) << called.message;
   // Idempotent generic create on a reference model.
-  CallResult so1 = Invoke("create", R"({"model": "sale.order", "values": {"partner_id": 2}})",
-                          "gen-so");
-  CallResult so2 = Invoke("create", R"({"model": "sale.order", "values": {"partner_id": 2}})",
-                          "gen-so");
+  CallResult so1 =
+      Invoke("create", R"({"model": "sale.order", "values": {"partner_id": 2}})", "gen-so");
+  CallResult so2 =
+      Invoke("create", R"({"model": "sale.order", "values": {"partner_id": 2}})", "gen-so");
   ASSERT_TRUE(so1.ok && so2.ok) << so1.message << so2.message;
   EXPECT_EQ(Int(so1, "id"), Int(so2, "id"));
 }
@@ -514,11 +604,170 @@ TEST_P(OdooConnectorTest, SettingsAreValidated) {
   config.type = "odoo";
   config.settings = {{"url", env->sim.url()}, {"api_key", "k"}, {"protocol", "soap"}};
   EXPECT_FALSE(MakeOdooConnector(config, env->io).ok());
-  config.settings = {{"url", env->sim.url()}, {"api_key", {{"env", "RF_ODOO_TEST_UNSET_VAR"}}},
-                     {"db", "retail"}, {"login", "integration"}};
+  config.settings = {{"url", env->sim.url()},
+                     {"api_key", {{"env", "RF_ODOO_TEST_UNSET_VAR"}}},
+                     {"db", "retail"},
+                     {"login", "integration"}};
   EXPECT_FALSE(MakeOdooConnector(config, env->io).ok());
   config.settings = {{"url", env->sim.url()}, {"api_key", "k"}, {"surprise", 1}};
   EXPECT_FALSE(MakeOdooConnector(config, env->io).ok());
+}
+
+// The violation path of every keyed create and the refusal path of every state change: the
+// held (earlier) call loses against the second invocation, and the earlier invocation ends as if
+// it had made the effect itself: same record, same final state, one record per key.
+TEST_P(OdooConnectorTest, CreditNoteCarriesOnFromTheRecordOfTheAttemptThatWon) {
+  auto [first, second] = Race("account.move", "create", "create_credit_note", kCreditNote,
+                              "race-cn", "odoo.exceptions.ValidationError");
+  ASSERT_TRUE(second.ok) << second.message;
+  ASSERT_TRUE(first.ok) << first.error_kind << ": " << first.message;
+  EXPECT_EQ(Int(first, "move_id"), Int(second, "move_id"));
+  EXPECT_EQ(Text(first, "state"), "posted");
+  EXPECT_EQ(Text(first, "name"), Text(second, "name"));
+  List moves = env->Records("account.move", R"([["x_rf_key", "=", "race-cn"]])");
+  ASSERT_EQ(moves.size(), 1u);
+  EXPECT_EQ(moves[0].Find("state")->as_text(), "posted");
+
+  auto [c1, c2] = Race("account.move", "button_cancel", "cancel_credit_note",
+                       R"({"move_id": )" + std::to_string(Int(first, "move_id")) + "}",
+                       "race-cn-undo", "odoo.exceptions.UserError");
+  ASSERT_TRUE(c1.ok && c2.ok) << c1.message << " / " << c2.message;
+  EXPECT_EQ(Text(c1, "state"), "cancel");
+  EXPECT_EQ(Text(c2, "state"), "cancel");
+}
+
+TEST_P(OdooConnectorTest, DraftLeftByAnEarlierAttemptIsPosted) {
+  // The earlier attempt's create committed but it never posted (its caller died): the keyed
+  // create of the next attempt hits the constraint and posts that draft.
+  size_t base = GateRequests("account.move", "action_post").size();
+  Gate("account.move", "action_post", R"("action": "hold", "count": 1)");
+  auto first = Launch("create_credit_note", kCreditNote, "race-draft");
+  AwaitRequest("account.move", "action_post", base + 1, "held");
+  List drafts = env->Records("account.move", R"([["x_rf_key", "=", "race-draft"]])");
+  ASSERT_EQ(drafts.size(), 1u);
+  EXPECT_EQ(drafts[0].Find("state")->as_text(), "draft");
+  CallResult second = Invoke("create_credit_note", kCreditNote, "race-draft");
+  ASSERT_TRUE(second.ok) << second.message;
+  EXPECT_EQ(Text(second, "state"), "posted");
+  Gate("account.move", "action_post", R"("action": "release")");
+  EXPECT_EQ(AwaitRequest("account.move", "action_post", base + 1, "done"),
+            "odoo.exceptions.UserError");
+  CallResult late = first.get();
+  ASSERT_TRUE(late.ok) << late.message;  // its post was refused: it was posted already
+  EXPECT_EQ(Int(late, "move_id"), Int(second, "move_id"));
+  EXPECT_EQ(env->Records("account.move", R"([["x_rf_key", "=", "race-draft"]])").size(), 1u);
+}
+
+TEST_P(OdooConnectorTest, PickingsAndTheirReturnCarryOnFromTheAttemptThatWon) {
+  const std::string out = R"({"picking_type": "outgoing", "from_location": "PAR-01",
+      "to_location": "transit", "lines": [{"sku": "SKU-0005", "qty": 1}], "origin": "TR-RACE"})";
+  auto [p1, p2] = Race("stock.picking", "create", "create_picking", out, "race-pick",
+                       "odoo.exceptions.ValidationError");
+  ASSERT_TRUE(p1.ok && p2.ok) << p1.message << " / " << p2.message;
+  EXPECT_EQ(Int(p1, "picking_id"), Int(p2, "picking_id"));
+  EXPECT_EQ(Text(p1, "state"), "assigned");
+  EXPECT_EQ(env->Records("stock.picking", R"([["x_rf_key", "=", "race-pick"]])").size(), 1u);
+  std::string id = std::to_string(Int(p1, "picking_id"));
+  Decimal before = Quantity("PAR-01", "SKU-0005");
+
+  auto [v1, v2] =
+      Race("stock.picking", "button_validate", "validate_picking", R"({"picking_id": )" + id + "}",
+           "race-validate", "odoo.exceptions.UserError");
+  ASSERT_TRUE(v1.ok && v2.ok) << v1.message << " / " << v2.message;
+  EXPECT_EQ(Text(v1, "state"), "done");
+  EXPECT_EQ(Quantity("PAR-01", "SKU-0005"), before - Decimal(1)) << "shipped once";
+
+  auto [r1, r2] =
+      Race("stock.return.picking", "action_create_returns", "return_picking",
+           R"({"picking_id": )" + id + "}", "race-return", "odoo.exceptions.ValidationError");
+  ASSERT_TRUE(r1.ok && r2.ok) << r1.message << " / " << r2.message;
+  EXPECT_EQ(Int(r1, "return_picking_id"), Int(r2, "return_picking_id"));
+  EXPECT_EQ(Text(r1, "state"), "done");
+  EXPECT_EQ(env->Records("stock.picking", "[[\"return_id\", \"=\", " + id + "]]").size(), 1u);
+  EXPECT_EQ(Quantity("PAR-01", "SKU-0005"), before) << "returned once";
+
+  CallResult other = Invoke("create_picking", out, "race-pick-2");
+  ASSERT_TRUE(other.ok) << other.message;
+  auto [k1, k2] = Race("stock.picking", "action_cancel", "cancel_picking",
+                       R"({"picking_id": )" + std::to_string(Int(other, "picking_id")) + "}",
+                       "race-cancel", "ok");  // cancelling twice is allowed by Odoo
+  ASSERT_TRUE(k1.ok && k2.ok) << k1.message << " / " << k2.message;
+  EXPECT_EQ(Text(k1, "state"), "cancel");
+}
+
+TEST_P(OdooConnectorTest, SaleOrderConfirmedAndCancelledOnceWhileAnEarlierAttemptIsInFlight) {
+  auto [c1, c2] = Race("sale.order", "action_confirm", "confirm_sale_order",
+                       R"({"order_ref": "CC-0002"})", "race-so", "odoo.exceptions.UserError");
+  ASSERT_TRUE(c1.ok && c2.ok) << c1.message << " / " << c2.message;
+  EXPECT_EQ(Text(c1, "state"), "sale");
+  EXPECT_EQ(Int(c1, "picking_id"), Int(c2, "picking_id"));
+  List so = env->Records("sale.order", R"([["client_order_ref", "=", "CC-0002"]])");
+  ASSERT_EQ(so.size(), 1u);
+  EXPECT_EQ(env->Records("stock.picking",
+                         "[[\"sale_id\", \"=\", " + std::to_string(IdOfRecord(so[0])) + "]]")
+                .size(),
+            1u);
+  auto [k1, k2] = Race("sale.order", "action_cancel", "cancel_sale_order",
+                       R"({"order_ref": "CC-0002"})", "race-so-undo", "ok");
+  ASSERT_TRUE(k1.ok && k2.ok) << k1.message << " / " << k2.message;
+  EXPECT_EQ(Text(k1, "state"), "cancel");
+
+  auto [g1, g2] = Race("sale.order", "create", "create",
+                       R"({"model": "sale.order", "values": {"partner_id": 2}})", "race-gen",
+                       "odoo.exceptions.ValidationError");
+  ASSERT_TRUE(g1.ok && g2.ok) << g1.message << " / " << g2.message;
+  EXPECT_EQ(Int(g1, "id"), Int(g2, "id"));
+}
+
+// Without the addon nothing in Odoo stops a second create: the weaker mode waits until the
+// previous attempt's deadline has passed before it looks for that attempt's record.
+TEST_P(OdooConnectorTest, SearchAfterDeadlineWaitsOutThePreviousAttempt) {
+  env->Admin("POST", "/__admin/addon", R"({"installed": false})");
+  auto weak = Make(kApiKey, "", "search_after_deadline");
+  ASSERT_NE(weak, nullptr);
+  size_t base = GateRequests("account.move", "create").size();
+
+  // Control: a re-dispatch that does not wait (no previous deadline) duplicates the effect.
+  Gate("account.move", "create", R"("action": "hold", "count": 1)");
+  auto old_call = Launch("create_credit_note", kCreditNote, "weak-1", weak.get());
+  AwaitRequest("account.move", "create", base + 1, "held");
+  CallResult eager = Invoke("create_credit_note", kCreditNote, "weak-1", weak.get());
+  ASSERT_TRUE(eager.ok) << eager.message;
+  Gate("account.move", "create", R"("action": "release")");
+  ASSERT_TRUE(old_call.get().ok);
+  EXPECT_EQ(env->Records("account.move", R"([["x_rf_key", "=", "weak-1"]])").size(), 2u)
+      << "the simulator without the addon accepts a second record per key";
+
+  // The re-dispatch with the previous attempt's deadline (3 s away) waits; the earlier attempt
+  // finishes before its deadline, as the mode assumes; the re-dispatch then finds its record.
+  Gate("account.move", "create", R"("action": "hold", "count": 1)");
+  auto earlier = Launch("create_credit_note", kCreditNote, "weak-2", weak.get());
+  AwaitRequest("account.move", "create", base + 2, "held");
+  auto redispatch = Launch("create_credit_note", kCreditNote, "weak-2", weak.get(), 3000);
+  Gate("account.move", "create", R"("action": "release")");
+  CallResult e = earlier.get();
+  ASSERT_TRUE(e.ok) << e.message;
+  CallResult r = redispatch.get();
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(Int(r, "move_id"), Int(e, "move_id"));
+  List moves = env->Records("account.move", R"([["x_rf_key", "=", "weak-2"]])");
+  ASSERT_EQ(moves.size(), 1u);
+  EXPECT_EQ(moves[0].Find("state")->as_text(), "posted");
+  weak->Shutdown();
+}
+
+TEST_P(OdooConnectorTest, IdempotencySettingIsValidated) {
+  InstanceConfig config;
+  config.name = "odoo";
+  config.type = "odoo";
+  config.settings = {{"url", env->sim.url()},
+                     {"api_key", "k"},
+                     {"db", "retail"},
+                     {"login", "integration"},
+                     {"idempotency", "hope"}};
+  auto made = MakeOdooConnector(config, env->io);
+  ASSERT_FALSE(made.ok());
+  EXPECT_NE(made.status().message().find("idempotency"), std::string::npos);
 }
 
 }  // namespace

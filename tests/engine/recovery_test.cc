@@ -154,6 +154,36 @@ TEST(EngineRecovery, HeldCallIsRedispatchedWithTheSameKeyAndTheEffectHappensOnce
   EXPECT_TRUE(h.Keys("outbox/").empty());
 }
 
+// A re-dispatch after a restart carries the deadline of the attempt that was in flight, so a
+// connector that cannot make its effect atomic downstream can wait it out (odoo's
+// search_after_deadline); a second restart hands on the re-dispatched attempt's deadline.
+TEST(EngineRecovery, RedispatchCarriesThePreviousAttemptsDeadline) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db);
+  EngineHarness h(db.get());
+  h.Deploy(kPay);
+  h.shop_.Hold("charge");
+  std::string id = h.Start("pay", R"({"ref": "D"})");
+  ASSERT_TRUE(h.Eventually([&] { return h.shop_.held("charge") == 1; }));
+  Invocation first = h.Calls(h.shop_, "charge")[0];
+  EXPECT_EQ(0, first.previous_attempt_deadline.ms) << "a first dispatch has no previous attempt";
+  ASSERT_GT(first.deadline.ms, 0);
+  Reopen(h, db, dir);
+  ASSERT_TRUE(h.Eventually([&] { return h.shop_.held("charge") == 2; }));
+  Invocation second = h.Calls(h.shop_, "charge")[1];
+  EXPECT_EQ(first.deadline.ms, second.previous_attempt_deadline.ms);
+  h.AdvanceMs(kSecond);  // the re-dispatched attempt's deadline is a later one
+  Reopen(h, db, dir);
+  ASSERT_TRUE(h.Eventually([&] { return h.shop_.held("charge") == 3; }));
+  Invocation third = h.Calls(h.shop_, "charge")[2];
+  EXPECT_EQ(second.deadline.ms, third.previous_attempt_deadline.ms);
+  EXPECT_EQ(first.idempotency_key, third.idempotency_key);
+  h.shop_.Release("charge");
+  h.Settle();
+  EXPECT_EQ("completed", h.Status(id));
+}
+
 TEST(EngineRecovery, RedispatchedCallStillTimesOut) {
   TempDir dir;
   auto db = OpenDb(dir.path());

@@ -611,6 +611,132 @@ class FaultTest(SimTestCase):
         self.assertIn("result", self.jsonrpc("common", "version", []))
 
 
+VIOLATION = ("The operation cannot be completed: This retailflow idempotency key (x_rf_key) is "
+             "already used by another record of this model.")
+
+
+class IdempotencyAddonTest(SimTestCase):
+    """x_rf_key unique per model (the retailflow_idempotency addon) and the gate."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.addCleanup(self.http, "POST", "/__admin/addon", {"installed": True})
+
+    def gate(self, **cmd: Any) -> Dict[str, Any]:
+        status, text, _ = self.http("POST", "/__admin/gate", cmd)
+        self.assertEqual(status, 200, text)
+        return json.loads(text)
+
+    def requests(self, model: str, method: str) -> List[Dict[str, Any]]:
+        status, text, _ = self.http("GET", "/__admin/gate")
+        self.assertEqual(status, 200, text)
+        for g in json.loads(text)["gates"]:
+            if (g["model"], g["method"]) == (model, method):
+                return g["requests"]
+        return []
+
+    def await_request(self, model: str, method: str, n: int, state: str) -> Dict[str, Any]:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            reqs = self.requests(model, method)
+            if len(reqs) >= n and reqs[n - 1]["state"] == state:
+                return reqs[n - 1]
+            time.sleep(0.01)
+        self.fail(f"request {n} of {model}.{method} never {state}: {reqs}")
+
+    def test_second_record_with_a_key_is_a_validation_error_and_changes_nothing(self) -> None:
+        for model, vals in [("account.move", {"move_type": "out_refund", "partner_id": 2}),
+                            ("stock.picking", {"picking_type_id": 1}),
+                            ("sale.order", {"partner_id": 2})]:
+            first = self.call(model, "create", dict(vals, x_rf_key="K-" + model))
+            before = len(self.state(model))
+            data = self.call_error(model, "create", dict(vals, x_rf_key="K-" + model))
+            self.assertEqual(data["name"], "odoo.exceptions.ValidationError")
+            self.assertEqual(data["message"], VIOLATION)
+            self.assertEqual(data["arguments"], [VIOLATION])
+            self.assertEqual(len(self.state(model)), before, model)
+            other = self.call(model, "create", dict(vals))  # no key: never collides
+            self.call(model, "create", dict(vals))
+            self.assertEqual(self.call_error(model, "write", [other], {"x_rf_key": "K-" + model})
+                             ["name"], "odoo.exceptions.ValidationError")
+            self.assertFalse(self.state(model, [["id", "=", other]])[0]["x_rf_key"])
+            self.assertEqual(len(self.state(model, [["x_rf_key", "=", "K-" + model]])), 1)
+            self.assertGreater(first, 0)
+        status, body = self.json2("sale.order", "create",
+                                  {"vals_list": [{"partner_id": 2, "x_rf_key": "K-sale.order"}]})
+        self.assertEqual(status, 422)
+        self.assertEqual(body["name"], "odoo.exceptions.ValidationError")
+        self.assertEqual(body["message"], VIOLATION)
+
+    def test_a_batch_with_a_used_key_stores_none_of_it(self) -> None:
+        self.call("sale.order", "create", {"partner_id": 2, "x_rf_key": "B-1"})
+        before = len(self.state("sale.order"))
+        self.call_error("sale.order", "create", [{"partner_id": 2, "x_rf_key": "B-2"},
+                                                 {"partner_id": 2, "x_rf_key": "B-1"}])
+        self.assertEqual(len(self.state("sale.order")), before)
+
+    def test_without_the_addon_keys_may_repeat(self) -> None:
+        self.http("POST", "/__admin/addon", {"installed": False})
+        self.call("sale.order", "create", {"partner_id": 2, "x_rf_key": "W-1"})
+        self.call("sale.order", "create", {"partner_id": 2, "x_rf_key": "W-1"})
+        self.assertEqual(len(self.state("sale.order", [["x_rf_key", "=", "W-1"]])), 2)
+
+    def test_held_call_runs_late_and_meets_the_constraint(self) -> None:
+        import threading
+        self.gate(model="sale.order", method="create", action="hold")
+        late: Dict[str, Any] = {}
+        body = {"jsonrpc": "2.0", "method": "call", "id": 99, "params": {
+            "service": "object", "method": "execute_kw",
+            "args": ["retail", 6, KEY, "sale.order", "create",
+                     [{"partner_id": 2, "x_rf_key": "G-1"}], {}]}}
+        t = threading.Thread(target=lambda: late.update(
+            json.loads(self.http("POST", "/jsonrpc", body)[1])))
+        t.start()
+        self.assertEqual(self.await_request("sale.order", "create", 1, "held")["outcome"], None)
+        self.assertEqual(self.state("sale.order", [["x_rf_key", "=", "G-1"]]), [])
+        winner = self.call("sale.order", "create", {"partner_id": 2, "x_rf_key": "G-1"})
+        self.gate(model="sale.order", method="create", action="release")
+        done = self.await_request("sale.order", "create", 1, "done")
+        t.join(30)
+        self.assertEqual(done["outcome"], "odoo.exceptions.ValidationError")
+        self.assertEqual(late["error"]["data"]["message"], VIOLATION)
+        self.assertEqual([r["id"] for r in self.state("sale.order", [["x_rf_key", "=", "G-1"]])],
+                         [winner])
+
+    def test_gate_commands_are_validated(self) -> None:
+        for bad in [{"method": "create", "action": "hold"},
+                    {"model": "sale.order", "method": "create", "action": "open"},
+                    {"model": "sale.order", "method": "create", "action": "hold", "count": 0},
+                    {"model": "sale.order", "method": "create", "action": "release",
+                     "requests": [7]}]:
+            status, text, _ = self.http("POST", "/__admin/gate", bad)
+            self.assertEqual(status, 400, (bad, text))
+        self.assertEqual(self.requests("sale.order", "create"), [])
+
+    def test_return_wizard_hands_its_key_to_the_return(self) -> None:
+        out = self.loc("PAR-01")
+        pick = self.call("stock.picking", "create", {
+            "picking_type_id": 2, "location_id": out, "location_dest_id": self.loc("CUSTOMERS"),
+            "move_ids": [[0, 0, {"product_id": self.product("SKU-0004"),
+                                 "product_uom_qty": 1}]]})
+        self.call("stock.picking", "action_confirm", [pick])
+        self.call("stock.picking", "button_validate", [pick])
+        ids = []
+        for _ in range(2):
+            wiz = self.call("stock.return.picking", "create",
+                            {"picking_id": pick, "x_rf_key": "RET-1"})
+            (line,) = self.call("stock.return.picking", "read", [wiz],
+                                ["product_return_moves"])[0]["product_return_moves"]
+            self.call("stock.return.picking.line", "write", [line], {"quantity": 1})
+            ids.append(wiz)
+        action = self.call("stock.return.picking", "action_create_returns", [ids[0]])
+        self.assertEqual(self.state("stock.picking", [["id", "=", action["res_id"]]])[0]
+                         ["x_rf_key"], "RET-1")
+        data = self.call_error("stock.return.picking", "action_create_returns", [ids[1]])
+        self.assertEqual(data["message"], VIOLATION)
+        self.assertEqual(len(self.state("stock.picking", [["return_id", "=", pick]])), 1)
+
+
 class PersistenceTest(unittest.TestCase):
     def test_state_file_survives_restart(self) -> None:
         with tempfile.TemporaryDirectory() as d:
