@@ -639,7 +639,12 @@ def _make_handler(app):
                     return
                 body = self.rfile.read(n)
             resp = app.handle(self.command, self.path, self.headers, body)
-            self._send(resp)
+            try:
+                self._send(resp)
+            except (BrokenPipeError, ConnectionResetError):
+                # The caller is gone (killed, or gave up) while its request was processed: the
+                # effect and any stored answer stand; only this reply is lost.
+                self.close_connection = True
 
         def _send(self, resp):
             data = resp.payload()

@@ -74,8 +74,7 @@ TEST(ConnectorSettings, TransportAndTimeoutErrorsNameTheSetting) {
             std::string::npos);
   EXPECT_NE(message({{"pool", {{"size", 2}}}}).find("settings.pool.size: unknown setting"),
             std::string::npos);
-  EXPECT_NE(message({{"tls", {{"verify", "yes"}}}}).find("settings.tls.verify"),
-            std::string::npos);
+  EXPECT_NE(message({{"tls", {{"verify", "yes"}}}}).find("settings.tls.verify"), std::string::npos);
   EXPECT_NE(message({{"max_body_bytes", -1}}).find("settings.max_body_bytes"), std::string::npos);
   EXPECT_NE(message({{"timeout", "soon"}}).find("settings.timeout"), std::string::npos);
   EXPECT_NE(message({{"timeout", "0s"}}).find("settings.timeout"), std::string::npos);
@@ -84,14 +83,13 @@ TEST(ConnectorSettings, TransportAndTimeoutErrorsNameTheSetting) {
 
 TEST(ConnectorSettings, SecretsFromAnyOriginAreRedactedLongestFirst) {
   ::setenv("RF_SETTINGS_TEST_KEY", "env-key-1234", 1);
-  InstanceConfig c = Config({{"a", {{"env", "RF_SETTINGS_TEST_KEY"}}},
-                             {"b", "literal-secret-5678"},
-                             {"c", "plain"}});
+  InstanceConfig c = Config(
+      {{"a", {{"env", "RF_SETTINGS_TEST_KEY"}}}, {"b", "literal-secret-5678"}, {"c", "plain"}});
   settings::Reader in(c);
-  ASSERT_TRUE(in.TextOrEnv(c.settings["a"], "a", false).ok());  // env: always a secret
-  ASSERT_TRUE(in.Secret(c.settings, "b").ok());                   // a credential: always
+  ASSERT_TRUE(in.TextOrEnv(c.settings["a"], "a", false).ok());     // env: always a secret
+  ASSERT_TRUE(in.Secret(c.settings, "b").ok());                    // a credential: always
   ASSERT_EQ(*in.TextOrEnv(c.settings["c"], "c", false), "plain");  // not a secret
-  in.secrets().Add("literal");                                    // contained in another
+  in.secrets().Add("literal");                                     // contained in another
   std::string out = in.secrets().Redact("k=env-key-1234 s=literal-secret-5678 plain literal");
   EXPECT_EQ(out, "k=[redacted] s=[redacted] plain [redacted]");
 
@@ -143,12 +141,13 @@ TEST(ConnectorSettings, SecretsResolvedByTheServiceNeverAppearInDescribeOrErrors
                                 req.Header("X-Api-Key") + " and " + req.Header("X-Op-Token") +
                                 " for " + req.Header("X-Tenant"));
   });
-  json s = {{"base_url", server.base_url()},
-            {"description", "Inventory"},
-            {"auth", {{"type", "bearer"}, {"token", "resolved-token-111"}}},
-            {"headers", {{"X-Api-Key", "resolved-key-222"}, {"X-Tenant", "demo"}}},
-            {"operations",
-             {{{"name", "get"}, {"path", "/x"}, {"headers", {{"X-Op-Token", "resolved-op-333"}}}}}}};
+  json s = {
+      {"base_url", server.base_url()},
+      {"description", "Inventory"},
+      {"auth", {{"type", "bearer"}, {"token", "resolved-token-111"}}},
+      {"headers", {{"X-Api-Key", "resolved-key-222"}, {"X-Tenant", "demo"}}},
+      {"operations",
+       {{{"name", "get"}, {"path", "/x"}, {"headers", {{"X-Op-Token", "resolved-op-333"}}}}}}};
   auto made = MakeHttpConnector(Config(s), io.io());
   ASSERT_TRUE(made.ok()) << made.status().message();
   auto& c = **made;

@@ -228,9 +228,8 @@ TEST_F(InProgressTest, AWebhookRetryKeepsItsIdAndIsSignedAnew) {
   for (const auto& q : server_.requests()) {
     EXPECT_EQ(q.Header("webhook-id"), "idem-42");
     auto v = standard_webhooks::Verify({kWebhookSecret}, q.Header("webhook-id"),
-                                       q.Header("webhook-timestamp"),
-                                       q.Header("webhook-signature"), q.body,
-                                       std::stoll(q.Header("webhook-timestamp")));
+                                       q.Header("webhook-timestamp"), q.Header("webhook-signature"),
+                                       q.body, std::stoll(q.Header("webhook-timestamp")));
     EXPECT_TRUE(v.ok) << v.error;
   }
 }

@@ -114,6 +114,12 @@ class InFlightRest(unittest.TestCase):
         self.wait_for("the key's answer stored", lambda: key not in self.gate_state(sim)["claimed"])
         return key
 
+    def assert_no_conflict(self, iid):
+        """No attempt of the instance ended `conflict`: the 409 in progress was waited out, not
+        taken for a business conflict (a flow with `on error` would otherwise route around it)."""
+        bad = [h for h in self.s.history(iid) if h.get("kind") == "conflict"]
+        self.assertEqual(bad, [])
+
     # ------------------------------------------------------------------ simulator state
 
     def inventory(self):
@@ -196,6 +202,7 @@ class InFlightRest(unittest.TestCase):
         iid = self.start_click_and_collect(ref, store, lines, amount)
         self.crash_while_held("inventory", "reserve")
         self.s.wait_waiting(iid, "wait_for_pickup")
+        self.assert_no_conflict(iid)
         (rsv,) = self.reservations(ref)
         self.assertEqual(rsv["status"], "active")
         self.assertEqual(self.cells(lines, [store]),
@@ -209,6 +216,7 @@ class InFlightRest(unittest.TestCase):
         iid = self.start_click_and_collect(ref, store, lines, amount)
         self.crash_while_held("notify", "send")
         self.s.wait_waiting(iid, "wait_for_pickup")
+        self.assert_no_conflict(iid)
         self.assertEqual(self.messages(ref), ["order_ready_for_pickup"])
         self.assertEqual(len(self.reservations(ref)), 1)
 
@@ -223,6 +231,7 @@ class InFlightRest(unittest.TestCase):
         self.s.event("pickup", ref, {"order_ref": ref, "scanned_at": "2026-11-27T10:00:00Z"})
         self.crash_while_held("inventory", "consume")
         inst = self.s.wait_status(iid, ["completed", "failed", "compensated"])
+        self.assert_no_conflict(iid)
         self.assertEqual(inst["status"], "completed", inst)
         self.assertEqual(inst["outcome"], "Order %s collected at %s." % (ref, store))
         (rsv,) = self.reservations(ref)
@@ -241,6 +250,7 @@ class InFlightRest(unittest.TestCase):
         self.cancel(iid)  # the undo chain releases the reservation
         self.crash_while_held("inventory", "release")
         inst = self.s.wait_status(iid, ["cancelled", "compensation_failed", "failed"])
+        self.assert_no_conflict(iid)
         self.assertEqual(inst["status"], "cancelled", inst)
         (rsv,) = self.reservations(ref)
         self.assertEqual(rsv["status"], "released")
@@ -264,6 +274,7 @@ class InFlightRest(unittest.TestCase):
         self.crash_while_held("inventory", "adjust")
         iid = self.wait_for("the return's instance", lambda: self.instance_of(return_id))
         inst = self.s.wait_status(iid, ["completed", "failed", "compensated"])
+        self.assert_no_conflict(iid)
         self.assertEqual(inst["status"], "completed", inst)
         adjustments = [a for a in self.inventory()["adjustments"].values()
                        if return_id in a["reason"]]
@@ -285,6 +296,7 @@ class InFlightRest(unittest.TestCase):
         self.ship(iid, ref)
         self.crash_while_held("inventory", "ship_transfer")
         self.s.wait_waiting(iid, "wait_for_receipt")
+        self.assert_no_conflict(iid)
         (trf,) = self.transfers_of(ref)
         self.assertEqual(trf["status"], "in_transit")
         deltas = {}
@@ -305,6 +317,7 @@ class InFlightRest(unittest.TestCase):
         self.s.event("received", ref, {"transfer_ref": ref, "lines": lines})
         self.crash_while_held("inventory", "receive_transfer")
         inst = self.s.wait_status(iid, ["completed", "failed", "compensated"])
+        self.assert_no_conflict(iid)
         self.assertEqual(inst["status"], "completed", inst)
         (trf,) = self.transfers_of(ref)
         self.assertEqual(trf["status"], "received")
@@ -336,6 +349,7 @@ class InFlightRest(unittest.TestCase):
         self.cancel(iid)
         self.crash_while_held("inventory", "cancel_transfer")
         inst = self.s.wait_status(iid, ["cancelled", "compensation_failed", "failed"])
+        self.assert_no_conflict(iid)
         self.assertEqual(inst["status"], "cancelled", inst)
         (trf,) = self.transfers_of(ref)
         self.assertEqual(trf["status"], "cancelled")

@@ -58,8 +58,8 @@ Reader::Reader(const InstanceConfig& config) : config_(config) {}
 
 Status Reader::Error(std::string_view where, std::string_view what) const {
   std::string place = where.empty() ? "settings" : "settings." + std::string(where);
-  return Status::InvalidArgument("connector '" + config_.name + "' (" + config_.type + "): " +
-                                 place + ": " + std::string(what));
+  return Status::InvalidArgument("connector '" + config_.name + "' (" + config_.type +
+                                 "): " + place + ": " + std::string(what));
 }
 
 std::string Reader::Path(std::string_view where, std::string_view key) {
@@ -115,8 +115,7 @@ Result<std::string> Reader::Secret(const json& object, std::string_view key,
   return value;
 }
 
-Result<std::string> Reader::TextOrEnv(const json& value, std::string_view where,
-                                      bool sensitive) {
+Result<std::string> Reader::TextOrEnv(const json& value, std::string_view where, bool sensitive) {
   std::string text;
   if (value.is_string()) {
     text = value.get<std::string>();
@@ -173,8 +172,8 @@ Result<http::ClientOptions> Reader::Transport() const {
   }
   if (auto pool = st.find("pool"); pool != st.end()) {
     if (Status s = OnlyKnown(*pool, "pool", {"max_connections_per_host"}); !s.ok()) return s;
-    auto n = PositiveCount(*pool, "max_connections_per_host", options.max_connections_per_host,
-                           "pool");
+    auto n =
+        PositiveCount(*pool, "max_connections_per_host", options.max_connections_per_host, "pool");
     if (!n.ok()) return n.status();
     options.max_connections_per_host = *n;
   }

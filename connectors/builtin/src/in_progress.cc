@@ -28,8 +28,8 @@ Result<InProgressRule> InProgressRule::Read(settings::Reader& in) {
     rule.enabled_ = j.get<bool>();
     return rule;
   }
-  if (Status s = in.OnlyKnown(j, "in_progress", {"status", "problem_types", "first_wait",
-                                                 "max_wait"});
+  if (Status s =
+          in.OnlyKnown(j, "in_progress", {"status", "problem_types", "first_wait", "max_wait"});
       !s.ok()) {
     return s;
   }
@@ -81,8 +81,8 @@ bool InProgressRule::Matches(const http::Response& r) const {
 std::chrono::milliseconds InProgressRule::WaitAfter(int answers, const http::Response& r) const {
   std::string retry_after = r.Header("Retry-After");
   int seconds = 0;
-  auto [end, ec] = std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(),
-                                   seconds);
+  auto [end, ec] =
+      std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), seconds);
   if (!retry_after.empty() && ec == std::errc() && end == retry_after.data() + retry_after.size() &&
       seconds >= 0) {
     return std::min<std::chrono::milliseconds>(std::chrono::seconds(seconds), max_wait_);

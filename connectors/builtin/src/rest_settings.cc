@@ -19,7 +19,8 @@ bool IsErrorKind(std::string_view k) {
 }
 
 Status ReadAuth(const json& auth, Reader& in, RestShared& s) {
-  if (Status st = in.OnlyKnown(auth, "auth", {"type", "token", "user", "password", "header", "key"});
+  if (Status st =
+          in.OnlyKnown(auth, "auth", {"type", "token", "user", "password", "header", "key"});
       !st.ok()) {
     return st;
   }
@@ -75,10 +76,10 @@ Result<RestOperation> ReadOperation(const json& j, size_t index, Reader& in, Res
   if (name->empty()) return in.Error(where, "missing \"name\"");
   op.name = *name;
   where += " (" + op.name + ")";
-  if (Status st = in.OnlyKnown(j, where,
-                               {"name", "description", "method", "path", "query", "headers",
-                                "body", "input", "output", "side_effects", "writes",
-                                "compensable", "response", "statuses", "event_type"});
+  if (Status st = in.OnlyKnown(
+          j, where,
+          {"name", "description", "method", "path", "query", "headers", "body", "input", "output",
+           "side_effects", "writes", "compensable", "response", "statuses", "event_type"});
       !st.ok()) {
     return st;
   }
@@ -185,8 +186,8 @@ Result<RestOperation> ReadOperation(const json& j, size_t index, Reader& in, Res
     op.describe[key] = j[key];
   }
   if (mode == RestMode::kWebhook && !j.contains("output") && !op.response) {
-    op.describe["output"] = json::array({{{"name", "webhook_id"}, {"type", "text"}},
-                                         {{"name", "status"}, {"type", "number"}}});
+    op.describe["output"] = json::array(
+        {{{"name", "webhook_id"}, {"type", "text"}}, {{"name", "status"}, {"type", "number"}}});
   }
   return op;
 }
@@ -200,7 +201,8 @@ Status ReadWebhookSecret(Reader& in, RestShared& s) {
   }
   s.webhook_secret = *secret;
   constexpr std::string_view kPrefix = "whsec_";
-  if (secret->substr(0, kPrefix.size()) == kPrefix) in.secrets().Add(secret->substr(kPrefix.size()));
+  if (secret->substr(0, kPrefix.size()) == kPrefix)
+    in.secrets().Add(secret->substr(kPrefix.size()));
   auto et = in.Text(in.root(), "event_type", "notification.requested");
   if (!et.ok()) return et.status();
   s.default_event_type = *et;
@@ -218,14 +220,15 @@ Result<std::shared_ptr<RestShared>> ParseRestSettings(const InstanceConfig& conf
   Reader in(config);
   const json& st = in.root();
   if (!st.is_object()) return in.Error("", "expected an object");
-  Status known =
-      mode == RestMode::kHttp
-          ? in.OnlyKnown(st, "", {"base_url", "description", "auth", "headers", "tls", "pool",
-                                  "max_body_bytes", "timeout", "retryable_statuses",
-                                  "in_progress", "operations"})
-          : in.OnlyKnown(st, "", {"url", "secret", "event_type", "description", "auth", "headers",
-                                  "tls", "pool", "max_body_bytes", "timeout",
-                                  "retryable_statuses", "in_progress", "operations"});
+  Status known = mode == RestMode::kHttp
+                     ? in.OnlyKnown(st, "",
+                                    {"base_url", "description", "auth", "headers", "tls", "pool",
+                                     "max_body_bytes", "timeout", "retryable_statuses",
+                                     "in_progress", "operations"})
+                     : in.OnlyKnown(st, "",
+                                    {"url", "secret", "event_type", "description", "auth",
+                                     "headers", "tls", "pool", "max_body_bytes", "timeout",
+                                     "retryable_statuses", "in_progress", "operations"});
   if (!known.ok()) return known;
 
   const char* url_key = mode == RestMode::kHttp ? "base_url" : "url";
@@ -279,8 +282,8 @@ Result<std::shared_ptr<RestShared>> ParseRestSettings(const InstanceConfig& conf
       return o.is_object() && o.contains("name") && o["name"] == json("send");
     });
     if (!has_send) {
-      ops.push_back({{"name", "send"},
-                     {"description", "Send the input as a signed webhook event."}});
+      ops.push_back(
+          {{"name", "send"}, {"description", "Send the input as a signed webhook event."}});
     }
   } else if (ops.empty()) {
     return in.Error("operations", "declare at least one operation");

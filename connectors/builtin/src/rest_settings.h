@@ -38,7 +38,7 @@ struct RestOperation {
   std::optional<std::vector<std::pair<std::string, std::string>>> response;  // field → pointer
   std::map<int, std::string> statuses;                                       // status → kind
   std::string event_type;                                                    // webhook only
-  nlohmann::json describe;  // the catalog entry
+  nlohmann::json describe;                                                   // the catalog entry
 };
 
 // A wait between two attempts of one call whose key is still in progress at the server.
