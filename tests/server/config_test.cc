@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "server/config.h"
 
 namespace rf::server {
@@ -54,6 +57,58 @@ TEST(ConfigTest, SecretsFromTheEnvironment) {
   EXPECT_EQ((*r)["a"], "s3cret");
   EXPECT_EQ((*r)["b"][0], "s3cret");
   EXPECT_EQ((*r)["c"], 1);
+}
+
+// One default per limit: the code's (Limits{}), the embedded configuration's and docs/service.md's
+// table agree.
+TEST(ServiceDocsTest, DefaultLimitsAreTheDocumentedOnes) {
+  const Limits code;
+  ::setenv("RETAILFLOW_POS_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
+  auto embedded = ParseConfig(EmbeddedDefaultConfig(), "/srv");
+  ::unsetenv("RETAILFLOW_POS_WEBHOOK_SECRET");
+  ASSERT_TRUE(embedded.ok()) << embedded.status().message();
+  EXPECT_EQ(embedded->limits.token_rate_per_second, code.token_rate_per_second);
+  EXPECT_EQ(embedded->limits.token_burst, code.token_burst);
+  EXPECT_EQ(embedded->limits.max_in_flight, code.max_in_flight);
+  EXPECT_EQ(embedded->limits.max_body_bytes, code.max_body_bytes);
+  std::ifstream in(std::string(RF_SOURCE_DIR) + "/docs/service.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto row = [](const std::string& setting, const std::string& value) {
+    return "| " + setting + " | " + value + " |";
+  };
+  auto whole = [](double v) { return std::to_string(static_cast<long long>(v)); };
+  EXPECT_NE(ss.str().find(row("`limits.token_rate_per_second`, `limits.token_burst`",
+                              whole(code.token_rate_per_second) + ", " + whole(code.token_burst))),
+            std::string::npos);
+  EXPECT_NE(ss.str().find(row("`limits.max_in_flight`", std::to_string(code.max_in_flight))), std::string::npos);
+}
+
+TEST(ConfigTest, StrictReadingNamesTheSettingByItsPath) {
+  struct Case {
+    const char* text;
+    const char* expect;
+  } cases[] = {
+      {R"({"limits": {"max_bdy": 3}})", "/limits/max_bdy: unknown setting"},
+      {R"({"http_threads": 0})", "/http_threads: must be between 1 and 64"},
+      {R"({"hold_failed_steps": "yes"})", "/hold_failed_steps: expected true or false"},
+      {R"({"limits": {"max_body_bytes": "big"}})", "/limits/max_body_bytes: expected a whole number"},
+      {R"({"tokens": [{"name": "a\nb", "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "roles": ["admin"]}]})",
+       "/tokens/0/name"},
+      {R"({"tokens": [{"name": "hook", "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "roles": ["webhook:nosuch"]}]})",
+       "no webhook source nosuch"},
+      {R"({"webhooks": {"pos": {"secret": "whsec_x", "routes": [{"action": "start", "key": "/k"}]}}})",
+       "/webhooks/pos/routes/0/workflow: start needs a workflow"},
+      {"{\"data_dir\": \"\xff\"}", "not valid UTF-8"},
+      {R"({"a": 1, "a": 2})", "duplicate key"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseConfig(c.text, "/");
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_NE(r.status().message().find(c.expect), std::string::npos) << r.status().message();
+  }
+  std::string deep = "{\"owners\": " + std::string(100, '[') + std::string(100, ']') + "}";
+  EXPECT_NE(ParseConfig(deep, "/").status().message().find("deeper than 64"), std::string::npos);
 }
 
 }  // namespace

@@ -40,7 +40,8 @@ TEST(OpenApiTest, PassesRedoclyLint) {
   std::ofstream(dir / "openapi.json") << Document().dump(2);
   std::string out = (dir / "lint.out").string();
   std::string cmd = "cd " + dir.string() + " && " + cli.string() +
-                    " lint --format=stylish openapi.json > " + out + " 2>&1";
+                    " lint --config " + (fs::path(RF_SOURCE_DIR) / "tools/openapi-lint/redocly.yaml").string() +
+                    " --format=stylish openapi.json > " + out + " 2>&1";
   int rc = std::system(cmd.c_str());
   std::stringstream ss;
   ss << std::ifstream(out).rdbuf();

@@ -231,6 +231,9 @@ TEST_F(ServiceTest, EveryRouteTimesEveryRole) {
     }
   }
   EXPECT_GE(checked, 100);
+  // Every answer above had a status its route declares (and so the OpenAPI document lists).
+  std::string metrics = As("viewer", "GET", "/metrics").body;
+  EXPECT_EQ(metrics.find("retailflow_api_undeclared_responses_total{"), std::string::npos) << metrics;
 }
 
 TEST_F(ServiceTest, StartApproveEventCompleteThroughTheApi) {
