@@ -104,14 +104,34 @@ std::string RenderText(const Diagnostic& d, std::string_view file, std::string_v
   out += bold + d.message + reset + "\n";
   std::string_view line = LineOf(source, d.loc.line);
   if (d.loc.line > 0 && !line.empty()) {
+    // A long line is shown as a window around the caret, so the output stays small whatever the
+    // file's layout (a whole flow may sit on one line).
+    constexpr size_t kWide = 200;
+    constexpr size_t kContext = 80;
+    auto is_start = [&](size_t b) { return (static_cast<unsigned char>(line[b]) & 0xC0) != 0x80; };
+    const int col = std::max(1, d.loc.column);
+    size_t at = 0;  // byte of the caret's character
+    for (int c = 1; at < line.size() && c < col; ++c) {
+      ++at;
+      while (at < line.size() && !is_start(at)) ++at;
+    }
+    size_t from = 0, to = line.size();
+    if (line.size() > kWide) {
+      from = at > kContext ? at - kContext : 0;
+      while (from < at && !is_start(from)) ++from;
+      to = std::min(line.size(), at + kContext);
+      while (to < line.size() && !is_start(to)) ++to;
+    }
+    const std::string lead = from > 0 ? "..." : "";
     std::string gutter = std::to_string(d.loc.line);
-    out += " " + gutter + " | " + std::string(line) + "\n";
-    out += " " + std::string(gutter.size(), ' ') + " | ";
-    int col = std::max(1, d.loc.column);
-    for (int i = 1; i < col && i - 1 < static_cast<int>(line.size()); ++i)
-      out += line[static_cast<size_t>(i - 1)] == '\t' ? '\t' : ' ';
-    int room = std::max(1, static_cast<int>(line.size()) - col + 1);
-    int len = std::min(d.length, room);
+    out += " " + gutter + " | " + lead + std::string(line.substr(from, to - from)) + (to < line.size() ? "..." : "") + "\n";
+    out += " " + std::string(gutter.size(), ' ') + " | " + std::string(lead.size(), ' ');
+    for (size_t b = from; b < at; ++b)
+      if (is_start(b)) out += line[b] == '\t' ? '\t' : ' ';
+    int room = 0;
+    for (size_t b = at; b < to; ++b)
+      if (is_start(b)) ++room;
+    int len = std::min(d.length, std::max(1, room));
     out += green;
     out += "^" + std::string(static_cast<size_t>(std::max(0, len - 1)), '~');
     out += reset;

@@ -100,7 +100,7 @@ class Limiter {
           prefixes_ = 0;
           prefix_reported_ = false;
           if (Depth() + cost > kMaxNesting) {
-            TooDeep(t, "brackets and operators");
+            TooDeep(t, "brackets");
             i = SkipBracket(i);
             out_.push_back(Placeholder(t, rf_grammar::FlowLexer::NULL_LITERAL, "null"));
             operand_before_ = true;
@@ -154,7 +154,7 @@ class Limiter {
           operand_before_ = false;
           if (OpensBlock(i)) {
             if (blocks_ + 1 > kMaxNesting) {
-              TooDeep(t, "blocks (parallel, for each)");
+              TooDeep(t, "blocks: parallel, for each");
               i = SkipBlock(i);
               out_.push_back(Placeholder(t, rf_grammar::FlowLexer::FINISH, "finish"));
               continue;

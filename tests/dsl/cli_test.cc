@@ -87,6 +87,21 @@ TEST(Cli, ErrorsExitOneWithFileLineColumnCaretAndHint) {
   EXPECT_NE(r.out.find("hint: did you mean `finish`?"), std::string::npos) << r.out;
 }
 
+// Issue 16: this 10 KB file used to crash `check` with SIGSEGV (exit 139, parser stack overflow).
+TEST(Cli, FiveThousandNestedParenthesesExitOneWithTooDeepNotACrash) {
+  TempDir dir;
+  std::string flow = "workflow deep version 1\ninput x number\ndecide d\n  when " + std::string(5000, '(') +
+                     "input.x == 1" + std::string(5000, ')') + " go to done\n  otherwise go to done\nfinish done\n";
+  auto file = dir.Write("deep.flow", flow);
+  CliRun r = Cli("check " + file.string());
+  EXPECT_EQ(1, r.exit_code) << r.out.substr(0, 2000);
+  EXPECT_NE(r.out.find(file.string() + ":4:108: error: this is nested more than 100 levels deep"), std::string::npos)
+      << r.out.substr(0, 2000);
+  EXPECT_NE(r.out.find("hint: split it up"), std::string::npos) << r.out.substr(0, 2000);
+  EXPECT_NE(r.out.find("1 file checked: 1 error, 0 warnings"), std::string::npos) << r.out.substr(0, 2000);
+  EXPECT_LT(r.out.size(), 2000u) << "the excerpt of the 10 KB line is a window, not the whole line";
+}
+
 TEST(Cli, WarningsFailOnlyWithStrict) {
   TempDir dir;
   fs::copy(SourceDir() / "workflows" / "connectors", dir.path() / "connectors");

@@ -372,6 +372,7 @@ TEST(Corpus, RenderTextShowsTheSourceLineAndACaretAtTheColumn) {
       }
       if (d.loc.line > static_cast<int>(lines.size()) || lines[d.loc.line - 1].empty()) continue;
       const std::string& src = lines[d.loc.line - 1];
+      if (src.size() > 200) continue;  // a long line is shown as a window (nesting_test.cc)
       const std::string gutter = std::to_string(d.loc.line);
       EXPECT_NE(text.find("\n " + gutter + " | " + src + "\n"), std::string::npos) << text;
       std::string caret = " " + std::string(gutter.size(), ' ') + " | ";

@@ -446,5 +446,19 @@ TEST_F(EvalTest, Coalesce) {
   EXPECT_EQ(Ok(Fn("coalesce", {Num("1"), Bin("/", Num("1"), Num("0"))})), Value(1));
 }
 
+// A hand-built tree deeper than ir::kMaxDepth (no compiled or stored machine is) is an
+// evaluation error, not a stack overflow; at the limit it still evaluates.
+TEST_F(EvalTest, ExpressionsDeeperThanTheIrLimitFailCleanly) {
+  ExprPtr at_limit = Bool(true);
+  for (int i = 1; i < kMaxDepth; ++i) at_limit = Bin("and", at_limit, Bool(true));
+  EXPECT_EQ(Ok(at_limit), Value(true));
+  ExprPtr over = Bin("and", at_limit, Bool(true));
+  EXPECT_NE(Err(over).find("nested more than 500 levels deep"), std::string::npos) << Err(over);
+  // Inside a function body evaluated per item the count goes on.
+  ExprPtr nots = Bool(true);
+  for (int i = 1; i < kMaxDepth - 1; ++i) nots = Un("not", Un("not", nots));
+  EXPECT_NE(Err(Fn("any", {Path("sale.tags"), nots})).find("nested more than"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace rf::ir

@@ -1,6 +1,8 @@
 // ExprToText: source-like rendering with the fewest parentheses the grammar needs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/time_text.h"
 #include "engine/ir/machine.h"
 #include "tests/ir/builders.h"
@@ -97,6 +99,15 @@ TEST(ExprToText, ComparisonsDoNotChain) {
   EXPECT_EQ(ExprToText(Bin("and", Bin("!=", N("x"), Null()), Bin(">=", N("x"), Num("1")))),
             "x != null and x >= 1");
   EXPECT_EQ(ExprToText(Bin("+", Bin("==", N("a"), N("b")), N("c"))), "(a == b) + c");
+}
+
+TEST(ExprText, BelowTheIrDepthLimitTheTreeIsElided) {
+  ExprPtr e = N("x");
+  for (int i = 0; i < kMaxDepth + 10; ++i) e = Un("-", e);
+  std::string text = ExprToText(e);
+  EXPECT_EQ(text.find('x'), std::string::npos) << "the deepest levels are not rendered";
+  EXPECT_NE(text.find("..."), std::string::npos);
+  EXPECT_EQ(static_cast<size_t>(kMaxDepth), static_cast<size_t>(std::count(text.begin(), text.end(), '-')));
 }
 
 }  // namespace

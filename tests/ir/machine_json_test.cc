@@ -494,6 +494,25 @@ TEST(MachineJson, RejectsBadExpressions) {
   EXPECT_CONTAINS(Error(with_cond(deep)), "nested more than 500 levels deep");
 }
 
+// A stored or posted machine of a million brackets: nlohmann's parser and destructor do not
+// recurse, and the reader stops at kMaxDepth, so this is an error, not a stack overflow.
+TEST(MachineJson, HugelyNestedDocumentsAreRefusedWithoutOverflow) {
+  std::string arrays = std::string(500000, '[') + std::string(500000, ']');
+  EXPECT_FALSE(MachineFromJson(arrays).ok());
+  std::string objects;
+  for (int i = 0; i < 100000; ++i) objects += R"({"a": )";
+  objects += "1" + std::string(100000, '}');
+  EXPECT_FALSE(MachineFromJson(objects).ok());
+  std::string good = ToJson(EveryKind(), false);
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += R"({"unary": "not", "arg": )";
+  deep += R"({"lit": true})" + std::string(100000, '}');
+  size_t at = good.find(R"("main")");
+  ASSERT_NE(at, std::string::npos);
+  Result<Machine> r = MachineFromJson(good.substr(0, at) + R"("x": )" + deep + "," + good.substr(at));
+  EXPECT_FALSE(r.ok());
+}
+
 TEST(MachineJson, NeverThrowsOnTruncatedOrMangledInput) {
   std::string good = ToJson(EveryKind(), false);
   for (size_t n = 0; n < good.size(); n += 7) {
