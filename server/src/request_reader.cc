@@ -7,6 +7,8 @@
 #include <set>
 #include <string_view>
 
+#include "server/request_target.h"
+
 namespace rf::server {
 
 namespace beast = boost::beast;
@@ -281,6 +283,14 @@ HttpRequest RequestReader::TakeRequest() {
   }
   req.body = std::move(msg.body());
   return req;
+}
+
+Refusal CheckRequestContent(const HttpRequest& request) {
+  RequestTarget target = DecodeTarget(request.target);
+  if (!target.ok()) return Refusal{400, target.error_code, target.error_message};
+  if (!IsValidUtf8(request.body))
+    return Refusal{400, "invalid_utf8", "the body is not valid UTF-8 (JSON and .flow text must be)"};
+  return Refusal{};
 }
 
 }  // namespace rf::server
