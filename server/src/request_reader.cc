@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <cstdio>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -63,9 +64,12 @@ std::optional<std::string> CheckHeadLines(std::string_view head) {
       return "line " + std::to_string(line + 1) + " starts with whitespace (obs-fold is not accepted)";
     for (char ch : text) {
       auto c = static_cast<unsigned char>(ch);
-      if ((c < 0x20 && c != '\t') || c == 0x7f)
+      if ((c < 0x20 && c != '\t') || c == 0x7f) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02x", c);
         return "line " + std::to_string(line + 1) + " contains a control character (" +
-               (c == 0 ? std::string("NUL") : c == '\r' ? std::string("bare CR") : "0x" + std::to_string(c)) + ")";
+               (c == 0 ? std::string("NUL") : c == '\r' ? std::string("bare CR") : std::string(hex)) + ")";
+      }
     }
     pos = lf + 1;
     ++line;

@@ -6,8 +6,9 @@
 // Properties (abort on violation): every request gets exactly one answer; its status is a real
 // HTTP status and never 500; an error's body is the API's shape {"error":{"code","message"}};
 // every JSON body is valid JSON (hence valid UTF-8). The first input byte chooses the size of
-// the pieces, so incremental parsing is exercised too. Built as a fuzzer with -DRF_FUZZ=ON
-// (clang); the same entry point replays tests/fuzz/http_corpus in every build (http_replay_test.cc).
+// the pieces, and the same bytes framed in one piece must give the same requests and refusals.
+// Built as a fuzzer with -DRF_FUZZ=ON (clang); the same entry point replays tests/fuzz/http_corpus
+// in every build (http_replay_test.cc). RF_HTTP_FUZZ_TRACE=1 prints each answer's status and code.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <chrono>
@@ -20,6 +21,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "dsl/catalog.h"
 #include "engine/clock.h"
@@ -118,6 +120,8 @@ World& TheWorld() {
 }
 
 void CheckResponse(const HttpResponse& r) {
+  static const bool trace = std::getenv("RF_HTTP_FUZZ_TRACE") != nullptr;
+  if (trace) std::fprintf(stderr, "  -> %d %s\n", r.status, r.body.substr(0, 120).c_str());
   if (r.status < 200 || r.status > 599) std::abort();
   if (r.status == 500) {
     std::fprintf(stderr, "500: %s\n", r.body.c_str());
@@ -170,29 +174,29 @@ void Serve(World& w, HttpRequest req) {
   CheckResponse(answer->response);
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size == 0 || size > 256 * 1024) return 0;
-  World& w = TheWorld();
-  size_t piece = 1 + data[0] * 67;  // 1 .. 17086 bytes per read
-  ++data, --size;
+// Frames one connection's bytes fed `piece` bytes at a time; returns what came out, in order
+// ("request METHOD TARGET BODY-BYTES" or "refused STATUS CODE"), serving each request when
+// `world` is given. At most 8 requests, as a bound on the work per input.
+std::vector<std::string> Frame(const uint8_t* data, size_t size, size_t piece, World* world) {
+  std::vector<std::string> out;
   FramingLimits limits;
   limits.max_body_bytes = 64 * 1024;
   RequestReader reader(limits);
   size_t pos = 0;
-  for (int handled = 0; handled < 8;) {
+  while (out.size() < 8) {
     RequestReader::Progress p = reader.Parse();
     if (p == RequestReader::Progress::kRefused) {
       const Refusal& r = reader.refusal();
       if (r.status < 400 || r.status > 599 || r.code.empty() || r.message.empty()) std::abort();
       CheckResponse(ErrorResponse(r.status, r.code, r.message));
+      out.push_back("refused " + std::to_string(r.status) + " " + r.code);
       break;
     }
     if (p == RequestReader::Progress::kComplete) {
-      Serve(w, reader.TakeRequest());
+      HttpRequest req = reader.TakeRequest();
+      out.push_back("request " + req.method + " " + req.target + " " + std::to_string(req.body.size()));
+      if (world) Serve(*world, std::move(req));
       reader.Next();
-      ++handled;
       continue;
     }
     if (pos >= size) break;  // the connection ends here
@@ -201,6 +205,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::memcpy(buf.data(), data + pos, n);
     reader.buffer().commit(n);
     pos += n;
+  }
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0 || size > 256 * 1024) return 0;
+  size_t piece = 1 + data[0] * 67;  // 1 .. 17086 bytes per read
+  ++data, --size;
+  std::vector<std::string> served = Frame(data, size, piece, &TheWorld());
+  // Property: how the bytes were cut into reads changes nothing.
+  std::vector<std::string> whole = Frame(data, size, size + 1, nullptr);
+  if (served != whole) {
+    std::fprintf(stderr, "framing depends on the read size %zu:\n", piece);
+    for (size_t i = 0; i < std::max(served.size(), whole.size()); ++i)
+      std::fprintf(stderr, "  %s | %s\n", i < served.size() ? served[i].c_str() : "-",
+                   i < whole.size() ? whole[i].c_str() : "-");
+    std::abort();
   }
   return 0;
 }
