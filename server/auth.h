@@ -26,6 +26,13 @@ std::string NewToken();
 // A fresh webhook secret: "whsec_" + base64 of 32 random bytes.
 std::string NewWebhookSecret();
 
+// The credentials of an Authorization header value (RFC 9110 §11.6.2, RFC 6750 §2.1):
+// "Bearer" (any case), one or more spaces, then a token68 (A-Z a-z 0-9 - . _ ~ + / then '='
+// padding only at the end). Empty when the value is not a well-formed bearer credential, so a
+// route answers 401 instead of looking up a malformed token. (Repeated Authorization headers
+// never get this far: the HTTP layer refuses them with 400.)
+std::string BearerToken(std::string_view authorization);
+
 struct Principal {
   std::string name;
   std::vector<std::string> roles;

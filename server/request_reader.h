@@ -41,9 +41,16 @@ struct FramingLimits {
 };
 
 struct FramingRefusal {
-  int status = 400;
+  int status = 0;
   std::string code, message;
 };
+
+// The checks made on a complete request before any route sees it (status 0 = it passes):
+//   400 invalid_target / invalid_utf8  the target, see DecodeTarget (server/request_target.h)
+//   400 invalid_utf8                   a body that is not valid UTF-8: every body the API reads is
+//                                      JSON (RFC 8259 §8.1: UTF-8) or .flow text
+// So routes may put path parameters, query values and body text into JSON without a check.
+FramingRefusal CheckRequestContent(const HttpRequest& request);
 
 class RequestReader {
  public:

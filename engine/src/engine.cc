@@ -854,7 +854,7 @@ class Engine::Impl : public std::enable_shared_from_this<Engine::Impl> {
       auto delivered = std::make_shared<int>(0);
       auto failed = std::make_shared<Status>();
       for (const auto& [id, tid] : targets) {
-        WithInstance(id, [this, tid, event, key, data, remaining, delivered, failed, done](Instance* in) {
+        WithInstance(id, [this, tid = tid, event, key, data, remaining, delivered, failed, done](Instance* in) {
           auto finish = [this, remaining, delivered, failed, done, event, key, data](const Status& s, bool counted) {
             if (!s.ok()) *failed = s;
             if (counted && s.ok()) ++*delivered;

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "common/utf8.h"
@@ -55,6 +56,26 @@ std::string NewToken() {
 std::string NewWebhookSecret() {
   std::string raw = RandomBytes(32);
   return "whsec_" + Base64(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+}
+
+std::string BearerToken(std::string_view v) {
+  constexpr std::string_view kScheme = "bearer";
+  if (v.size() <= kScheme.size()) return {};
+  for (size_t i = 0; i < kScheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(v[i])) != kScheme[i]) return {};
+  size_t i = kScheme.size();
+  if (v[i] != ' ') return {};
+  while (i < v.size() && v[i] == ' ') ++i;
+  std::string_view token = v.substr(i);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);  // OWS after the value
+  size_t end = token.size();
+  while (end > 0 && token[end - 1] == '=') --end;
+  if (end == 0) return {};
+  for (size_t k = 0; k < end; ++k) {
+    auto c = static_cast<unsigned char>(token[k]);
+    if (!(std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/')) return {};
+  }
+  return std::string(token);
 }
 
 bool Principal::Has(std::string_view role) const {

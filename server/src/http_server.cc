@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "server/request_reader.h"
-#include "server/request_target.h"
 
 namespace rf::server {
 
@@ -241,10 +240,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     req.request_id = rid != req.headers.end() && UsableRequestId(rid->second) ? rid->second : NewRequestId();
     Seen seen{req.request_id, req.method, req.target, req.body.size()};
 
-    // Decoded once here, so no route ever sees a path or query that is not valid UTF-8.
-    RequestTarget target = DecodeTarget(req.target);
-    if (!target.ok()) {
-      HttpResponse r = ErrorResponse(400, target.error_code, target.error_message);
+    // Checked once here, so no route ever sees a path, query or body that is not valid UTF-8.
+    if (FramingRefusal bad = CheckRequestContent(req); bad.status != 0) {
+      HttpResponse r = ErrorResponse(bad.status, bad.code, bad.message);
       r.route = "(refused)";
       r.principal = "-";
       return Write(std::move(r), std::move(seen), keep_alive, version, false, false);

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <cstdio>
 #include <optional>
 #include <set>
 #include <string_view>
+
+#include "server/request_target.h"
 
 namespace rf::server {
 
@@ -61,9 +64,12 @@ std::optional<std::string> CheckHeadLines(std::string_view head) {
       return "line " + std::to_string(line + 1) + " starts with whitespace (obs-fold is not accepted)";
     for (char ch : text) {
       auto c = static_cast<unsigned char>(ch);
-      if ((c < 0x20 && c != '\t') || c == 0x7f)
+      if ((c < 0x20 && c != '\t') || c == 0x7f) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02x", c);
         return "line " + std::to_string(line + 1) + " contains a control character (" +
-               (c == 0 ? std::string("NUL") : c == '\r' ? std::string("bare CR") : "0x" + std::to_string(c)) + ")";
+               (c == 0 ? std::string("NUL") : c == '\r' ? std::string("bare CR") : std::string(hex)) + ")";
+      }
     }
     pos = lf + 1;
     ++line;
@@ -281,6 +287,14 @@ HttpRequest RequestReader::TakeRequest() {
   }
   req.body = std::move(msg.body());
   return req;
+}
+
+FramingRefusal CheckRequestContent(const HttpRequest& request) {
+  RequestTarget target = DecodeTarget(request.target);
+  if (!target.ok()) return FramingRefusal{400, target.error_code, target.error_message};
+  if (!IsValidUtf8(request.body))
+    return FramingRefusal{400, "invalid_utf8", "the body is not valid UTF-8 (JSON and .flow text must be)"};
+  return FramingRefusal{};
 }
 
 }  // namespace rf::server

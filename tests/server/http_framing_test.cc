@@ -305,6 +305,25 @@ TEST_F(HttpFramingTest, TargetsThatAreNotUtf8OnceDecodedAre400InvalidUtf8) {
   EXPECT_EQ(ok.status, 404) << ok.raw;
 }
 
+TEST_F(HttpFramingTest, BodiesThatAreNotUtf8Are400InvalidUtf8AndChangeNothing) {
+  auto before = TokenNames();
+  std::string auth = "Authorization: Bearer " + std::string(kAdmin) + "\r\nConnection: close\r\n";
+  std::string flow = "workflow caf\xe9 version 1\nfinish\n";  // Latin-1, not UTF-8
+  Exchange deploy = Send(port_, Head("POST /v1/workflows HTTP/1.1", auth + "Content-Type: text/plain\r\nContent-Length: " +
+                                                                     std::to_string(flow.size()) + "\r\n") +
+                                    flow);
+  EXPECT_EQ(deploy.status, 400) << deploy.raw;
+  EXPECT_EQ(deploy.error().value("code", ""), "invalid_utf8");
+  std::string token = "{\"name\":\"\xff\",\"roles\":[\"viewer\"]}";
+  Exchange create = Send(port_, Head("POST /v1/tokens HTTP/1.1", auth + "Content-Type: application/json\r\nContent-Length: " +
+                                                                     std::to_string(token.size()) + "\r\n") +
+                                    token);
+  EXPECT_EQ(create.status, 400) << create.raw;
+  EXPECT_EQ(create.error().value("code", ""), "invalid_utf8");
+  EXPECT_EQ(TokenNames(), before);
+  EXPECT_EQ(testing::Call(port_, "GET", "/v1/workflows", "", testing::Bearer(kAdmin)).json()["items"].size(), 0u);
+}
+
 TEST_F(HttpFramingTest, ARequestCutShortByTheClientIsAnswered) {
   Exchange x = Send(port_, TokenPost("Content-Length: 38\r\n") + kTokenBody.substr(0, 10), /*half_close=*/true);
   EXPECT_EQ(x.status, 400) << x.raw;
