@@ -144,8 +144,11 @@ TEST_F(ApiInputTest, PathParametersMustBeValidTextOfTheirKind) {
   ExpectRefused(As("viewer", "GET", "/v1/instances/%ff%fe"), "invalid_utf8");
   ExpectRefused(As("viewer", "GET", "/v1/instances/a%0Ab"), "invalid_request");
   ExpectRefused(As("operator", "POST", "/v1/workflows/%ff/instances", "{}"), "invalid_utf8");
-  // Anonymous callers are refused before their parameters are looked at.
-  EXPECT_EQ(Call(port_, "GET", "/v1/workflows/%ff").status, 401);
+  // A target that is not UTF-8 is a malformed request: the HTTP edge refuses it before any
+  // authentication, so an anonymous caller learns nothing about routes from it.
+  EXPECT_EQ(Call(port_, "GET", "/v1/workflows/%ff").status, 400);
+  // A well-formed but badly kinded parameter from an anonymous caller: 401 before the check.
+  EXPECT_EQ(Call(port_, "GET", "/v1/instances/a%0Ab").status, 401);
   // A well-formed name that is not deployed is still a plain 404.
   EXPECT_EQ(As("viewer", "GET", "/v1/workflows/nosuch").status, 404);
 }
