@@ -240,6 +240,29 @@ TEST_F(HttpConnectorTest, SuccessBodiesMustBeJsonObjects) {
   EXPECT_EQ(empty.output, Value(Record{}));
 }
 
+// A downstream's answer is input like any other: 200,000 nested brackets (or objects) are refused
+// as a malformed response by the bounded reader, without recursion, and the call ends cleanly.
+TEST_F(HttpConnectorTest, PathologicallyNestedAnswersAreMalformedNotACrash) {
+  auto c = Make(Settings());
+  ASSERT_TRUE(c);
+  const std::string arrays = "{\"a\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  server_.Route("/v1/thing", Reply::Json(200, arrays));
+  auto deep = Call(*c, "get");
+  EXPECT_FALSE(deep.ok);
+  EXPECT_EQ(deep.error_kind, "unavailable");
+  EXPECT_NE(deep.message.find("malformed response"), std::string::npos) << deep.message;
+
+  std::string objects;
+  for (int i = 0; i < 100000; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(100000, '}');
+  server_.Route("/v1/thing", Reply::Json(200, objects));
+  EXPECT_EQ(Call(*c, "get").error_kind, "unavailable");
+
+  // Legal nesting still reads.
+  server_.Route("/v1/thing", Reply::Json(200, R"({"a":[[[[{"b":[1]}]]]]})"));
+  EXPECT_TRUE(Call(*c, "get").ok);
+}
+
 TEST_F(HttpConnectorTest, TransportFaultsMapToKinds) {
   auto c = Make(Settings());
   ASSERT_TRUE(c);
