@@ -611,6 +611,18 @@ TEST_P(OdooConnectorTest, SettingsAreValidated) {
   EXPECT_FALSE(MakeOdooConnector(config, env->io).ok());
   config.settings = {{"url", env->sim.url()}, {"api_key", "k"}, {"surprise", 1}};
   EXPECT_FALSE(MakeOdooConnector(config, env->io).ok());
+  // The shared settings reader's rules hold for odoo too: a ca_file that does not exist is
+  // refused at creation, naming the setting, and the API key never appears in the message.
+  config.settings = {{"url", env->sim.url()},
+                     {"api_key", "odoo-key-that-must-not-leak"},
+                     {"db", "retail"},
+                     {"login", "integration"},
+                     {"tls", {{"ca_file", "/nonexistent/retailflow-ca.pem"}}}};
+  auto missing_ca = MakeOdooConnector(config, env->io);
+  ASSERT_FALSE(missing_ca.ok());
+  EXPECT_NE(missing_ca.status().message().find("settings.tls.ca_file"), std::string::npos)
+      << missing_ca.status().message();
+  EXPECT_EQ(missing_ca.status().message().find("odoo-key-that-must-not-leak"), std::string::npos);
 }
 
 // The violation path of every keyed create and the refusal path of every state change: the

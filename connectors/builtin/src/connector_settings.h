@@ -1,4 +1,4 @@
-// The one settings reader of the built-in connectors (http, webhook; odoo to adopt it): the
+// The one settings reader of the built-in connectors (http, webhook, odoo): the
 // rules every connector's "settings" object follows, in one place.
 //
 //   - Errors name the place: "connector 'inventory' (http): settings.tls.ca_file: no such file:

@@ -13,6 +13,7 @@
 
 #include "common/status.h"
 #include "connectors/builtin/http_client.h"
+#include "connectors/builtin/src/connector_settings.h"
 #include "connectors/connector_instance.h"
 
 namespace rf::connectors::odoo {
@@ -46,8 +47,10 @@ struct Shared {
   std::atomic<std::int64_t> next_rpc_id{1};
   std::atomic<bool> shut_down{false};
 
-  // `text` with the API key replaced by "[redacted]".
-  std::string Redact(std::string text) const;
+  settings::Secrets secrets;  // the API key, whatever its origin
+
+  // `text` with every secret of the settings replaced by "[redacted]".
+  std::string Redact(std::string text) const { return secrets.Redact(std::move(text)); }
 };
 
 // Parses `config.settings`; `operations` is the catalog's operation list (describe()).
