@@ -29,6 +29,7 @@
 #include "dsl/compiler.h"
 #include "engine/engine.h"
 #include "state/group_commit.h"
+#include "state/keys.h"
 #include "state/leveldb_store.h"
 
 namespace {
@@ -127,6 +128,13 @@ struct Host {
 
 // Removes a benchmark directory. Every store in it must be closed first: an open LevelDB keeps
 // writing files from its compaction thread, which made a remove fail with "Directory not empty".
+// An opened store made ready for this binary (keys::PrepareFormat), as every host does.
+Result<std::unique_ptr<state::StateStore>> Prepared(Result<std::unique_ptr<state::StateStore>> store) {
+  if (!store.ok()) return store;
+  if (Status s = state::keys::PrepareFormat(store->get()); !s.ok()) return s;
+  return store;
+}
+
 void RemoveDir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
@@ -137,6 +145,7 @@ void LevelDbBaseline(const std::string& dir, double& five_synced_ms, double& gro
   RemoveDir(dir);
   {
     auto store = state::OpenLevelDb(dir, state::LevelDbOptions{});
+    if (store.ok()) store = Prepared(std::move(store));
     if (!store.ok()) {
       std::fprintf(stderr, "%s\n", store.status().message().c_str());
       std::exit(1);
@@ -229,7 +238,7 @@ int main(int argc, char** argv) {
   engine::SystemClock clock;
   std::string dir = base + "/engine";
   RemoveDir(dir);
-  auto store = state::OpenLevelDb(dir, state::LevelDbOptions{});
+  auto store = Prepared(state::OpenLevelDb(dir, state::LevelDbOptions{}));
   if (!store.ok()) return 1;
   Runner runner;
   engine::EngineOptions options;
@@ -336,7 +345,8 @@ int main(int argc, char** argv) {
     long rss_before = 0;
     double fill_s = 0;
     {
-      auto pstore = state::OpenLevelDb(pdir, state::LevelDbOptions{});
+      auto pstore = Prepared(state::OpenLevelDb(pdir, state::LevelDbOptions{}));
+      if (!pstore.ok()) return 1;
       Host host;
       engine::Engine engine(host.io, pstore->get(), &clock, &registry, engine::EngineOptions{});
       if (!engine.Recover().ok() || !engine.Deploy(park, kParked).ok()) return 1;
@@ -366,7 +376,8 @@ int main(int argc, char** argv) {
     }
     // Restart: reopen, recover, ready.
     auto t0 = Clock::now();
-    auto pstore = state::OpenLevelDb(pdir, state::LevelDbOptions{});
+    auto pstore = Prepared(state::OpenLevelDb(pdir, state::LevelDbOptions{}));
+    if (!pstore.ok()) return 1;
     Host host;
     engine::Engine engine(host.io, pstore->get(), &clock, &registry, engine::EngineOptions{});
     if (!engine.Recover().ok()) return 1;

@@ -33,6 +33,7 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/service.h"
+#include "state/keys.h"
 #include "state/leveldb_store.h"
 
 namespace {
@@ -71,6 +72,7 @@ class NoConnectors : public engine::ConnectorRegistry {
 
 Figures EngineOnly(const fs::path& dir, int clients, double seconds) {
   auto store = state::OpenLevelDb(dir.string(), {});
+  if (Status f = store.ok() ? state::keys::PrepareFormat(store->get()) : Status::Ok(); !f.ok()) store = f;
   if (!store.ok()) {
     std::fprintf(stderr, "%s\n", store.status().message().c_str());
     std::exit(1);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/utf8.h"
+#include "state/keys.h"
 
 namespace rf::server {
 
@@ -26,8 +27,6 @@ std::string RandomBytes(size_t n) {
     std::abort();  // no entropy: refusing to mint guessable credentials
   return b;
 }
-
-constexpr const char* kTokenPrefix = "auth/token/";
 
 }  // namespace
 
@@ -129,11 +128,12 @@ Status ValidateRole(const std::string& role, const std::function<bool(const std:
 TokenStore::TokenStore(state::StateStore* store, std::vector<TokenConfig> configured) : store_(store) {
   for (auto& t : configured) by_hash_[t.sha256] = Principal{t.name, t.roles, t.sha256};
   if (!store_) return;
-  Status s = store_->ScanPrefix(kTokenPrefix, [&](std::string_view k, std::string_view v) {
+  Status s = store_->ScanPrefix(state::keys::AuthTokenPrefix(), [&](std::string_view k, std::string_view v) {
+    auto hash = state::keys::ParseAuthToken(k);
+    if (!hash) return true;  // not a key this format writes: grants nothing
     try {
       auto j = nlohmann::json::parse(v);
-      std::string hash(k.substr(std::string_view(kTokenPrefix).size()));
-      by_hash_.emplace(hash, Principal{j.value("name", ""), j.value("roles", std::vector<std::string>{}), hash});
+      by_hash_.emplace(*hash, Principal{j.value("name", ""), j.value("roles", std::vector<std::string>{}), *hash});
     } catch (const nlohmann::json::exception&) {
       // A damaged entry grants nothing.
     }
@@ -167,7 +167,7 @@ Result<std::string> TokenStore::Create(const std::string& name, const std::vecto
   std::string hash = Sha256Hex(token);
   if (store_) {
     state::WriteBatch b;
-    b.Put(kTokenPrefix + hash, nlohmann::json{{"name", name}, {"roles", roles}}.dump());
+    b.Put(state::keys::AuthToken(hash), nlohmann::json{{"name", name}, {"roles", roles}}.dump());
     Status s = store_->Commit(b);
     if (!s.ok()) return s;
   }
@@ -186,7 +186,7 @@ Result<std::string> TokenStore::EnsureAdmin(const std::string& preset) {
   std::string hash = Sha256Hex(token);
   if (store_) {
     state::WriteBatch b;
-    b.Put(kTokenPrefix + hash, nlohmann::json{{"name", "admin"}, {"roles", {"admin"}}}.dump());
+    b.Put(state::keys::AuthToken(hash), nlohmann::json{{"name", "admin"}, {"roles", {"admin"}}}.dump());
     Status s = store_->Commit(b);
     if (!s.ok()) return s;
   }

@@ -22,6 +22,7 @@
 #include "server/metrics.h"
 #include "server/webhooks.h"
 #include "server/workflows.h"
+#include "state/keys.h"
 #include "state/leveldb_store.h"
 
 namespace rf::server {
@@ -83,8 +84,19 @@ class Service::Impl {
     if (ec) return Status::IOError("cannot create data dir " + data.string() + ": " + ec.message());
     state::LevelDbOptions lo;
     lo.sync = config_.sync_commits;
-    auto store = state::OpenLevelDb((data / "store").string(), lo);
+    fs::path store_dir = data / "store";
+    auto store = state::OpenLevelDb(store_dir.string(), lo);
     if (!store.ok()) return store.status();
+    state::keys::FormatChange format;
+    if (Status s = state::keys::PrepareFormat(store->get(), &format); !s.ok())
+      return s.code() == Status::Code::kFailedPrecondition
+                 ? Status::FailedPrecondition("store " + store_dir.string() + ": " + s.message())
+                 : s;
+    if (format.from != format.to && format.from != 0)
+      log::Info("store migrated to a new storage format", {{"from", format.from},
+                                                          {"to", format.to},
+                                                          {"keys_rewritten", format.keys_rewritten},
+                                                          {"snapshots_rewritten", format.snapshots_rewritten}});
     store_ = std::move(*store);
 
     // Connectors.
@@ -291,16 +303,15 @@ class Service::Impl {
     }
     if (!store_) return;
     std::map<std::string, double> by_role;
-    (void)store_->ScanPrefix("taskopen/", [&](std::string_view k, std::string_view) {
-      auto rest = k.substr(9);
-      by_role[std::string(rest.substr(0, rest.find('/')))] += 1;
+    (void)store_->ScanPrefix(state::keys::OpenTaskPrefix(), [&](std::string_view k, std::string_view) {
+      if (auto open = state::keys::ParseOpenTask(k)) by_role[open->role] += 1;
       return true;
     });
     m.Clear("retailflow_open_tasks");
     for (const auto& [role, n] : by_role) m.Set("retailflow_open_tasks", {{"role", role}}, n);
     double timers = 0, dead = 0;
-    (void)store_->ScanPrefix("timer/", [&](std::string_view, std::string_view) { return ++timers, true; });
-    (void)store_->ScanPrefix("dead/", [&](std::string_view, std::string_view) { return ++dead, true; });
+    (void)store_->ScanPrefix(state::keys::TimerPrefix(), [&](std::string_view, std::string_view) { return ++timers, true; });
+    (void)store_->ScanPrefix(state::keys::DeadLetterPrefix(), [&](std::string_view, std::string_view) { return ++dead, true; });
     m.Set("retailflow_pending_timers", {}, timers);
     m.Set("retailflow_dead_letters", {}, dead);
   }

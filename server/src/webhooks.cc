@@ -4,6 +4,7 @@
 
 #include "common/json_reader.h"
 #include "connectors/builtin/standard_webhooks.h"
+#include "state/keys.h"
 
 namespace rf::server {
 
@@ -94,7 +95,7 @@ void WebhookIngress::Handle(const std::string& source_name, const HttpRequest& r
       break;
     }
 
-  std::string dedupe_key = "webhook/" + source_name + "/" + id;
+  std::string dedupe_key = state::keys::WebhookDelivery(source_name, id);
   {
     std::string seen;
     if (store_->Get(dedupe_key, &seen).ok()) {
@@ -182,9 +183,9 @@ void WebhookIngress::Handle(const std::string& source_name, const HttpRequest& r
 Result<size_t> WebhookIngress::SweepOldDeliveries(std::int64_t now_seconds) {
   state::WriteBatch batch;
   size_t n = 0;
-  Status s = store_->ScanPrefix("webhook/", [&](std::string_view k, std::string_view v) {
-    std::string_view rest = k.substr(8);
-    auto src = sources_.find(std::string(rest.substr(0, rest.find('/'))));
+  Status s = store_->ScanPrefix(state::keys::WebhookDeliveryPrefix(), [&](std::string_view k, std::string_view v) {
+    auto delivery = state::keys::ParseWebhookDelivery(k);
+    auto src = delivery ? sources_.find(delivery->source) : sources_.end();
     std::int64_t keep = 2 * (src == sources_.end() ? 300 : src->second.tolerance_seconds);
     json rec = json::parse(v, nullptr, false);
     std::int64_t at = rec.is_object() ? rec.value("received_at", std::int64_t{0}) : 0;

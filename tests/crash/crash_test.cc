@@ -36,6 +36,7 @@
 #include <thread>
 
 #include "common/value.h"
+#include "state/keys.h"
 #include "state/leveldb_store.h"
 #include "state/state_store.h"
 #include "tests/crash/crash_plan.h"
@@ -244,13 +245,13 @@ void Verify(const std::string& dir, int plan_size, Summary& sum, Problems& bad) 
   for (const PlanEntry& p : plan) {
     const std::string who = p.workflow + " #" + p.key() + " (" + p.path + ", event " + p.event_mode + ")";
     std::string id;
-    if (!store.Get("bkey/" + p.workflow + "/" + p.key(), &id).ok()) {
+    if (!store.Get(state::keys::BusinessKey(p.workflow, p.key()), &id).ok()) {
       bad.Add(who + ": never started (no business key)");
       continue;
     }
     planned_ids.insert(id);
     if (p.path == "bad") bad_path_ids.insert(id);
-    auto inst = get_tagged("inst/" + id);
+    auto inst = get_tagged(state::keys::Instance(id));
     if (!inst) {
       bad.Add(who + ": business key points to missing instance " + id);
       continue;
@@ -264,7 +265,7 @@ void Verify(const std::string& dir, int plan_size, Summary& sum, Problems& bad) 
 
     // History.
     std::vector<Value> hist;
-    Status hs = store.ScanPrefix("hist/" + id + "/", [&](std::string_view, std::string_view v) {
+    Status hs = store.ScanPrefix(state::keys::HistoryPrefix(id), [&](std::string_view, std::string_view v) {
       auto h = Value::FromTaggedJson(v);
       if (h.ok()) hist.push_back(*h);
       return true;
@@ -373,7 +374,7 @@ void Verify(const std::string& dir, int plan_size, Summary& sum, Problems& bad) 
       const Value* escalated = Path(data, {"review", "escalated"});
       std::optional<Value> task;
       if (task_id.empty()) bad.Add(who + ": no task was created");
-      else task = get_tagged("task/" + task_id);
+      else task = get_tagged(state::keys::Task(task_id));
       const std::string task_status = task ? TextOf(task->Find("status")) : "(missing)";
       if (p.path == "expire") {
         if (decision != "none" || escalated == nullptr || !escalated->is_bool() || !escalated->as_bool() ||
@@ -412,7 +413,7 @@ void Verify(const std::string& dir, int plan_size, Summary& sum, Problems& bad) 
     for (const auto& st : {"running", "waiting", "compensating", "completed", "compensated", "failed", "cancelled",
                            "compensation_failed"}) {
       std::string ignored;
-      if (store.Get(std::string("idx/status/") + st + "/" + id, &ignored).ok()) idx.push_back(st);
+      if (store.Get(state::keys::StatusIndex(st, id), &ignored).ok()) idx.push_back(st);
     }
     if (idx.size() != 1 || idx[0] != status) {
       std::string got;
@@ -423,17 +424,20 @@ void Verify(const std::string& dir, int plan_size, Summary& sum, Problems& bad) 
   sum.instances = planned_ids.size();
 
   // ---- nothing else, nothing left behind
-  auto all_inst = keys_with("inst/");
+  auto all_inst = keys_with(state::keys::InstancePrefix());
   if (all_inst.size() != plan.size())
     bad.Add(std::to_string(all_inst.size()) + " instances in the store for " + std::to_string(plan.size()) + " planned");
   for (const auto& [inst, list] : by_instance)
     if (planned_ids.count(inst) == 0) bad.Add(std::to_string(list.size()) + " effects for unplanned instance " + inst);
-  for (const char* prefix : {"outbox/", "sub/", "evbuf/", "taskopen/", "timer/"}) {
+  for (const std::string& prefix : {state::keys::OutboxPrefix(), state::keys::SubscriptionPrefix(),
+                                    state::keys::BufferedEventPrefix(), state::keys::OpenTaskPrefix(),
+                                    state::keys::TimerPrefix()}) {
     auto left = keys_with(prefix);
     if (!left.empty()) bad.Add(std::to_string(left.size()) + " keys left under " + prefix + " (first: " + left[0] + ")");
   }
   std::set<std::string> dead;
-  for (const auto& k : keys_with("dead/")) dead.insert(k.substr(5));
+  for (const auto& k : keys_with(state::keys::DeadLetterPrefix()))
+    if (auto id = state::keys::ParseDeadLetter(k)) dead.insert(*id);
   sum.dead_letters = dead.size();
   if (dead != bad_path_ids)
     bad.Add(std::to_string(dead.size()) + " dead letters, expected exactly the " + std::to_string(bad_path_ids.size()) +

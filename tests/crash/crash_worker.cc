@@ -50,6 +50,7 @@
 #include "dsl/compiler.h"
 #include "engine/engine.h"
 #include "engine/test_connector.h"
+#include "state/keys.h"
 #include "state/leveldb_store.h"
 #include "state/state_store.h"
 #include "tests/crash/crash_plan.h"
@@ -248,9 +249,9 @@ class Driver {
     // restart does not look at each of them again.
     for (const std::string& st : engine::StatusNames()) {
       if (!engine::IsTerminalStatus(st)) continue;
-      const std::string prefix = "idx/status/" + st + "/";
+      const std::string prefix = state::keys::StatusIndexPrefix(st);
       Status s = store_->ScanPrefix(prefix, [&](std::string_view k, std::string_view) {
-        terminal_ids_.insert(std::string(k.substr(prefix.size())));
+        if (auto id = state::keys::IndexedInstance(k, prefix)) terminal_ids_.insert(*id);
         return true;
       });
       if (!s.ok()) Die("scan " + prefix + ": " + s.message());
@@ -266,7 +267,7 @@ class Driver {
       plan_.push_back(MakeEntry(static_cast<int>(plan_.size()) + 1));
       const PlanEntry& e = plan_.back();
       std::string id;
-      if (store_->Get("bkey/" + e.workflow + "/" + e.key(), &id).ok() && terminal_ids_.count(id) != 0) {
+      if (store_->Get(state::keys::BusinessKey(e.workflow, e.key()), &id).ok() && terminal_ids_.count(id) != 0) {
         ids_[e.n] = id;  // done in an earlier run
         continue;
       }
@@ -307,7 +308,7 @@ class Driver {
   bool EventDelivered(const PlanEntry& e) {
     if (delivered_.count(e.n) != 0) return true;
     bool found = false;
-    Status s = store_->ScanPrefix("evbuf/pickup/" + e.key() + "/", [&](std::string_view, std::string_view) {
+    Status s = store_->ScanPrefix(state::keys::BufferedEventPrefix("pickup", e.key()), [&](std::string_view, std::string_view) {
       found = true;
       return false;
     });
@@ -316,7 +317,7 @@ class Driver {
     std::string id;
     if (auto it = ids_.find(e.n); it != ids_.end()) {
       id = it->second;
-    } else if (!store_->Get("bkey/" + e.workflow + "/" + e.key(), &id).ok()) {
+    } else if (!store_->Get(state::keys::BusinessKey(e.workflow, e.key()), &id).ok()) {
       id.clear();
     }
     if (!found && !id.empty()) {
@@ -347,7 +348,7 @@ class Driver {
     std::vector<std::string> known;
     for (const PlanEntry* e : entries) {
       std::string id;
-      known.push_back(store_->Get("bkey/" + e->workflow + "/" + e->key(), &id).ok() ? id : std::string());
+      known.push_back(store_->Get(state::keys::BusinessKey(e->workflow, e->key()), &id).ok() ? id : std::string());
       engine::StartRequest req;
       req.workflow = e->workflow;
       req.business_key = e->key();
@@ -408,12 +409,15 @@ class Driver {
 // touches anything, so that a run killed before it wrote the line left the store as it found it.
 void ReportStoreAtStart(state::StateStore* store, const std::string& dir, const std::string& run) {
   long nonterminal = 0, outbox = 0;
-  Status s = store->ScanPrefix("idx/status/", [&](std::string_view k, std::string_view) {
-    std::string_view rest = k.substr(std::string_view("idx/status/").size());
-    if (!engine::IsTerminalStatus(std::string(rest.substr(0, rest.find('/'))))) ++nonterminal;
-    return true;
-  });
-  if (s.ok()) s = store->ScanPrefix("outbox/", [&](std::string_view, std::string_view) {
+  Status s = Status::Ok();
+  for (const std::string& st : engine::StatusNames()) {
+    if (engine::IsTerminalStatus(st) || !s.ok()) continue;
+    s = store->ScanPrefix(state::keys::StatusIndexPrefix(st), [&](std::string_view, std::string_view) {
+      ++nonterminal;
+      return true;
+    });
+  }
+  if (s.ok()) s = store->ScanPrefix(state::keys::OutboxPrefix(), [&](std::string_view, std::string_view) {
       ++outbox;
       return true;
     });
@@ -458,6 +462,7 @@ int Main(int argc, char** argv) {
   lo.sync = true;
   auto store = state::OpenLevelDb(dir + "/engine", lo);
   if (!store.ok()) Die(store.status().message());
+  if (Status f = state::keys::PrepareFormat(store->get()); !f.ok()) Die(f.message());
   ReportStoreAtStart(store->get(), dir, run);
 
   leveldb::Options eo;

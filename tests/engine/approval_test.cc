@@ -1,5 +1,6 @@
 // Approvals: tasks by role, decisions recorded in data and history, deadline escalation, and the
 // CompleteTask error contract.
+#include "state/keys.h"
 #include "tests/engine/harness.h"
 
 namespace rf::engine::testing {
@@ -84,7 +85,7 @@ TEST(EngineApproval, DecisionActorAndCommentAreRecordedInDataAndHistory) {
     }
   EXPECT_TRUE(seen);
   EXPECT_TRUE(h.OpenTasks("manager").empty());
-  EXPECT_TRUE(h.Keys("timer/").empty()) << "the deadline timer is removed";
+  EXPECT_TRUE(h.Keys(state::keys::TimerPrefix()).empty()) << "the deadline timer is removed";
 }
 
 TEST(EngineApproval, RejectionGoesToTheRejectedState) {
@@ -174,7 +175,7 @@ TEST(EngineApproval, CancelClosesTheOpenTask) {
   ASSERT_TRUE(h.Cancel(id, "customer withdrew").ok());
   EXPECT_EQ("cancelled", h.Status(id));
   EXPECT_TRUE(h.OpenTasks("manager").empty());
-  EXPECT_TRUE(h.Keys("timer/").empty());
+  EXPECT_TRUE(h.Keys(state::keys::TimerPrefix()).empty());
   auto r = h.Decide(task, "approve");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(rf::Status::Code::kFailedPrecondition, r.status().code());

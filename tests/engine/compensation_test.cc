@@ -1,4 +1,5 @@
 // finish, fail, the undo chain, dead letters, compensation failures and operator cancel.
+#include "state/keys.h"
 #include "tests/engine/harness.h"
 
 namespace rf::engine::testing {
@@ -75,7 +76,7 @@ TEST(EngineCompensation, FailRunsTheUndoChainNewestFirst) {
   EXPECT_EQ("fail", TextOf(err, "kind"));
   EXPECT_EQ("bad", TextOf(err, "state"));
   EXPECT_EQ(1u, h.engine().stats().instances_failed);
-  EXPECT_TRUE(h.Keys("outbox/").empty());
+  EXPECT_TRUE(h.Keys(state::keys::OutboxPrefix()).empty());
 }
 
 TEST(EngineCompensation, FailWithNothingToUndoIsFailed) {
@@ -111,7 +112,7 @@ TEST(EngineCompensation, UnhandledErrorRunsTheUndoChainAndLeavesADeadLetter) {
   Value err = *dead[0].Find("error");
   EXPECT_EQ("rejected", TextOf(err, "kind"));
   EXPECT_EQ("charge", TextOf(err, "state"));
-  EXPECT_TRUE(h.HasKey("dead/" + id));
+  EXPECT_TRUE(h.HasKey(state::keys::DeadLetter(id)));
 }
 
 TEST(EngineCompensation, UndoRetriedWithBackoffThenSucceeds) {
@@ -168,8 +169,8 @@ TEST(EngineCompensation, UndoFailingRepeatedlyIsCompensationFailedAndADeadLetter
   auto cancel = h.Cancel(id);
   ASSERT_FALSE(cancel.ok());
   EXPECT_EQ(rf::Status::Code::kFailedPrecondition, cancel.status().code());
-  EXPECT_TRUE(h.Keys("timer/").empty());
-  EXPECT_TRUE(h.Keys("outbox/").empty());
+  EXPECT_TRUE(h.Keys(state::keys::TimerPrefix()).empty());
+  EXPECT_TRUE(h.Keys(state::keys::OutboxPrefix()).empty());
 }
 
 TEST(EngineCompensation, RefusedUndoCallsAnOperatorAtOnce) {
@@ -231,7 +232,7 @@ TEST(EngineCompensation, CancelRunsTheUndoChainAndEndsCancelled) {
   ASSERT_EQ("cancelled", h.Status(id)) << h.Instance(id).ToJson();
   EXPECT_EQ((std::vector<std::string>{"reserve", "charge", "refund", "release"}), Ops(h.shop_.effects()));
   EXPECT_TRUE(h.DeadLetters().empty()) << "an operator's cancel is no dead letter";
-  EXPECT_TRUE(h.Keys("timer/").empty());
+  EXPECT_TRUE(h.Keys(state::keys::TimerPrefix()).empty());
   EXPECT_EQ(1, h.CountHistory(id, "cancel_requested"));
   EXPECT_EQ("instance_cancelled", h.HistoryTypes(id).back());
   // The timer it was waiting on does not resurrect it.

@@ -1,4 +1,5 @@
 // Idempotent start (business keys) and versioning of deployed definitions.
+#include "state/keys.h"
 #include "tests/engine/harness.h"
 
 namespace rf::engine::testing {
@@ -26,11 +27,11 @@ TEST(EngineStart, SameBusinessKeyReturnsTheSameInstance) {
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->created);
   EXPECT_NE(a->instance_id, c->instance_id);
-  EXPECT_EQ(2u, h.Keys("inst/").size());
+  EXPECT_EQ(2u, h.Keys(state::keys::InstancePrefix()).size());
   EXPECT_EQ("1", TextOf(h.Data(a->instance_id, "input"), "ref")) << "the first start's input is kept";
   EXPECT_EQ(a->instance_id, [&] {
     std::string v;
-    (void)store.Get("bkey/hold/K1", &v);
+    (void)store.Get(state::keys::BusinessKey("hold", "K1"), &v);
     return v;
   }());
   // Still the same after it finished, and after a restart.
@@ -41,7 +42,7 @@ TEST(EngineStart, SameBusinessKeyReturnsTheSameInstance) {
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(d->created);
   EXPECT_EQ(a->instance_id, d->instance_id);
-  EXPECT_EQ(2u, h.Keys("inst/").size());
+  EXPECT_EQ(2u, h.Keys(state::keys::InstancePrefix()).size());
 }
 
 TEST(EngineStart, BusinessKeysArePerWorkflow) {
@@ -79,7 +80,7 @@ TEST(EngineStart, SecondStartWhileTheFirstCommitIsInFlightGetsTheSameInstance) {
   EXPECT_TRUE(a->created);
   EXPECT_FALSE(b->created);
   h.Settle();
-  EXPECT_EQ(1u, h.Keys("inst/").size());
+  EXPECT_EQ(1u, h.Keys(state::keys::InstancePrefix()).size());
   EXPECT_EQ(1u, h.engine().stats().instances_started);
 }
 
@@ -100,7 +101,7 @@ TEST(EngineStart, ManyConcurrentStartsWithOneKeyMakeOneInstance) {
   EXPECT_EQ(1u, ids.size());
   EXPECT_EQ(1, created);
   h.Settle();
-  EXPECT_EQ(1u, h.Keys("inst/").size());
+  EXPECT_EQ(1u, h.Keys(state::keys::InstancePrefix()).size());
 }
 
 // ------------------------------------------------------------------------------- versions
@@ -204,7 +205,7 @@ TEST(EngineVersions, DeployingAnOlderVersionLaterKeepsTheLatest) {
   EXPECT_EQ(Value(2), *h.Instance(id).Find("version"));
   // state/FORMAT.md: deflatest/<workflow> is the latest version number.
   std::string latest;
-  ASSERT_TRUE(store.Get("deflatest/promo", &latest).ok());
+  ASSERT_TRUE(store.Get(state::keys::DefinitionLatest("promo"), &latest).ok());
   EXPECT_EQ("2", latest);
   h.Restart();
   std::string after = h.Start("promo", "{}");

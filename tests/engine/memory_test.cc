@@ -1,4 +1,5 @@
 // Memory: waiting instances live in the store, not in RAM; EngineStats reports it.
+#include "state/keys.h"
 #include "tests/engine/harness.h"
 
 namespace rf::engine::testing {
@@ -74,7 +75,7 @@ TEST(EngineMemory, ListingsUseTheStatusIndex) {
   EXPECT_EQ(1u, h.Instances("completed").size());
   EXPECT_TRUE(h.Instances("running").empty());
   // Exactly one status index entry per instance.
-  EXPECT_EQ(5u, h.Keys("idx/status/").size());
+  EXPECT_EQ(5u, h.Keys(state::keys::StatusIndexPrefix()).size());
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // parallel (join, failure cancels the other branches) and for each (concurrency bound, results
 // in item order, empty list, a failing round).
+#include "state/keys.h"
 #include "tests/engine/harness.h"
 
 namespace rf::engine::testing {
@@ -82,7 +83,7 @@ TEST(EngineParallel, FailingBranchCancelsTheOthersAndTheirLateSuccessIsUndone) {
   ASSERT_EQ(1u, dead.size());
   EXPECT_EQ(id, TextOf(dead[0], "instance"));
   EXPECT_EQ("rejected", TextOf(*dead[0].Find("error"), "kind"));
-  EXPECT_TRUE(h.Keys("outbox/").empty());
+  EXPECT_TRUE(h.Keys(state::keys::OutboxPrefix()).empty());
 }
 
 TEST(EngineParallel, FailingBranchCancelsAWaitingBranch) {
@@ -110,8 +111,8 @@ finish done "done"
   h.shop_.FailNext("ship", "conflict", 1);
   std::string id = h.Start("fanwait", R"({"ref": "W1"})");
   ASSERT_EQ("compensated", h.Status(id)) << h.Instance(id).ToJson();
-  EXPECT_TRUE(h.Keys("sub/").empty()) << "the other branch's subscription is removed";
-  EXPECT_TRUE(h.Keys("timer/").empty()) << "the other branch's timer is removed";
+  EXPECT_TRUE(h.Keys(state::keys::SubscriptionPrefix()).empty()) << "the other branch's subscription is removed";
+  EXPECT_TRUE(h.Keys(state::keys::TimerPrefix()).empty()) << "the other branch's timer is removed";
   EXPECT_EQ(0, h.Deliver("ok", "W1"));
   EXPECT_EQ(1, h.shop_.calls("refund"));
 }

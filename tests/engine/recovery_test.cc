@@ -1,5 +1,6 @@
 // Recovery on a real LevelDB store (engine destroyed, store reopened, new engine, Recover), and
 // store faults (FaultInjectingStore): failed commits, lost acks.
+#include "state/keys.h"
 #include "tests/engine/harness.h"
 
 namespace rf::engine::testing {
@@ -75,9 +76,9 @@ TEST(EngineRecovery, WaitingInstancesSurviveARestartOnLevelDb) {
   // And once more: terminal instances read back fine, nothing is left to do.
   Reopen(h, db, dir);
   for (const auto& id : {timer, event, task}) EXPECT_EQ("completed", h.Status(id));
-  EXPECT_TRUE(h.Keys("timer/").empty());
-  EXPECT_TRUE(h.Keys("sub/").empty());
-  EXPECT_TRUE(h.Keys("taskopen/").empty());
+  EXPECT_TRUE(h.Keys(state::keys::TimerPrefix()).empty());
+  EXPECT_TRUE(h.Keys(state::keys::SubscriptionPrefix()).empty());
+  EXPECT_TRUE(h.Keys(state::keys::OpenTaskPrefix()).empty());
 }
 
 TEST(EngineRecovery, OverdueTimersFireOnTheFirstTickAfterRestart) {
@@ -137,7 +138,7 @@ TEST(EngineRecovery, HeldCallIsRedispatchedWithTheSameKeyAndTheEffectHappensOnce
   std::string id = h.Start("pay", R"({"ref": "H"})");
   ASSERT_TRUE(h.Eventually([&] { return h.shop_.held("charge") == 1; }));
   std::string key = h.Calls(h.shop_, "charge")[0].idempotency_key;
-  EXPECT_EQ(1u, h.Keys("outbox/" + id + "/").size());
+  EXPECT_EQ(1u, h.Keys(state::keys::OutboxPrefix(id)).size());
   Reopen(h, db, dir);  // the engine dies with the call unanswered
   ASSERT_TRUE(h.Eventually([&] { return h.shop_.held("charge") == 2; })) << "re-dispatched on Recover";
   auto calls = h.Calls(h.shop_, "charge");
@@ -151,7 +152,7 @@ TEST(EngineRecovery, HeldCallIsRedispatchedWithTheSameKeyAndTheEffectHappensOnce
   EXPECT_EQ(1, h.shop_.EffectCount(key));
   ASSERT_EQ("completed", h.Status(id)) << h.Instance(id).ToJson();
   EXPECT_EQ(1, h.shop_.calls("reserve")) << "a completed step is not called again";
-  EXPECT_TRUE(h.Keys("outbox/").empty());
+  EXPECT_TRUE(h.Keys(state::keys::OutboxPrefix()).empty());
 }
 
 // A re-dispatch after a restart carries the deadline of the attempt that was in flight, so a
@@ -285,7 +286,7 @@ TEST(EngineFaults, BrokenStoreRefusesEveryStimulusAndWorksAfterHeal) {
   EXPECT_EQ("completed", h.Status(task));
   std::string x = h.Start("waits", R"({"ref": "X", "kind": "timer"})");
   EXPECT_EQ("waiting", h.Status(x));
-  EXPECT_TRUE(h.Keys("evbuf/").empty()) << "the refused event was not buffered";
+  EXPECT_TRUE(h.Keys(state::keys::BufferedEventPrefix()).empty()) << "the refused event was not buffered";
 }
 
 TEST(EngineFaults, LostAckOnStartDoesNotDuplicateTheEffectAfterRestart) {
@@ -301,7 +302,7 @@ TEST(EngineFaults, LostAckOnStartDoesNotDuplicateTheEffectAfterRestart) {
   ASSERT_TRUE(again.ok()) << again.status().message();
   EXPECT_FALSE(again->created);
   std::string id = again->instance_id;
-  EXPECT_EQ(1u, h.Keys("inst/").size());
+  EXPECT_EQ(1u, h.Keys(state::keys::InstancePrefix()).size());
   h.Restart();
   h.Settle();
   EXPECT_EQ("completed", h.Status(id)) << h.Instance(id).ToJson();

@@ -1,5 +1,6 @@
 // Schedules: `every "CRON" in "ZONE" with ...` starts one instance per slot, handles daylight
 // saving time, does not burst after an outage, and does not start a slot twice across restarts.
+#include "state/keys.h"
 #include "tests/engine/harness.h"
 
 namespace rf::engine::testing {
@@ -11,11 +12,12 @@ every "0 2 * * *" in "Europe/Paris" with store_id = "PAR-01"
 finish done "ran for {input.store_id}"
 )";
 
-size_t Started(EngineHarness& h) { return h.Keys("idx/workflow/nightly/").size(); }
+size_t Started(EngineHarness& h) { return h.Keys(state::keys::WorkflowIndexPrefix("nightly")).size(); }
 
 std::vector<std::string> BusinessKeys(EngineHarness& h) {
   std::vector<std::string> out;
-  for (const auto& k : h.Keys("bkey/nightly/")) out.push_back(k.substr(std::string("bkey/nightly/").size()));
+  for (const auto& k : h.Keys(state::keys::BusinessKeyPrefix("nightly")))
+    if (auto bk = state::keys::ParseBusinessKey(k)) out.push_back(bk->business_key);
   return out;
 }
 
@@ -136,7 +138,7 @@ TEST(EngineSchedules, NoSecondStartAfterARestartOnLevelDb) {
   h.SetTime(T("2026-11-28T01:30:00Z"));
   EXPECT_EQ(1u, Started(h));
   std::string last;
-  EXPECT_TRUE(db->Get("sched/nightly/0", &last).ok()) << "the last fired slot is stored";
+  EXPECT_TRUE(db->Get(state::keys::ScheduleSlot("nightly", 0), &last).ok()) << "the last fired slot is stored";
 }
 
 }  // namespace

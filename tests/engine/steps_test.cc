@@ -2,6 +2,7 @@
 // history of every attempt, idempotency keys, and what an Invocation carries.
 #include <set>
 
+#include "state/keys.h"
 #include "tests/engine/harness.h"
 
 namespace rf::engine::testing {
@@ -450,7 +451,7 @@ TEST(EngineSteps, StartValidatesInputs) {
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(rf::Status::Code::kNotFound, unknown.status().code());
   EXPECT_TRUE(h.Instances("running").empty());
-  EXPECT_TRUE(h.Keys("inst/").empty());
+  EXPECT_TRUE(h.Keys(state::keys::InstancePrefix()).empty());
 }
 
 TEST(EngineSteps, JitteredWaitStaysWithinHalfToFullWait) {
@@ -487,7 +488,7 @@ TEST(EngineSteps, CancelDuringARetryWaitStopsTheRetries) {
   EXPECT_EQ("cancelled", h.Status(id));
   h.AdvanceMs(kMinute);
   EXPECT_EQ(1, h.shop_.calls("charge"));
-  EXPECT_TRUE(h.Keys("timer/").empty());
+  EXPECT_TRUE(h.Keys(state::keys::TimerPrefix()).empty());
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // decide, set, and the three kinds of wait (duration, point in time, event with correlation).
+#include "state/keys.h"
 #include "tests/engine/harness.h"
 
 namespace rf::engine::testing {
@@ -51,12 +52,12 @@ finish done "done"
 )");
   std::string id = h.Start("pause", "{}");
   EXPECT_EQ("waiting", h.Status(id));
-  EXPECT_EQ(1u, h.Keys("timer/").size());
+  EXPECT_EQ(1u, h.Keys(state::keys::TimerPrefix()).size());
   h.AdvanceMs(2 * kHour - 1);
   EXPECT_EQ("waiting", h.Status(id));
   h.AdvanceMs(1);
   EXPECT_EQ("completed", h.Status(id));
-  EXPECT_TRUE(h.Keys("timer/").empty());
+  EXPECT_TRUE(h.Keys(state::keys::TimerPrefix()).empty());
   EXPECT_EQ(1, h.CountHistory(id, "waiting"));
   EXPECT_EQ(1, h.CountHistory(id, "wait_finished"));
 }
@@ -101,7 +102,7 @@ TEST(EngineWaits, EventGoesToTheInstanceWithThatKeyOnly) {
   std::string p2 = h.Start("pickup", R"({"order_ref": "P2"})");
   EXPECT_EQ("waiting", h.Status(p1));
   EXPECT_EQ("waiting", h.Status(p2));
-  EXPECT_EQ(2u, h.Keys("sub/pickup/").size());
+  EXPECT_EQ(2u, h.Keys(state::keys::SubscriptionPrefix("pickup")).size());
   EXPECT_EQ(1, h.Deliver("pickup", "P2", R"({"who": "Zoe"})"));
   EXPECT_EQ("waiting", h.Status(p1));
   EXPECT_EQ("completed", h.Status(p2));
@@ -109,15 +110,15 @@ TEST(EngineWaits, EventGoesToTheInstanceWithThatKeyOnly) {
   EXPECT_EQ("Zoe", TextOf(h.Data(p2, "pickup"), "who"));
   EXPECT_TRUE(h.Data(p1, "pickup").is_null());
   // The delivered instance's subscription and timeout timer are gone; the other's remain.
-  EXPECT_EQ(1u, h.Keys("sub/pickup/").size());
-  EXPECT_EQ(1u, h.Keys("timer/").size());
+  EXPECT_EQ(1u, h.Keys(state::keys::SubscriptionPrefix("pickup")).size());
+  EXPECT_EQ(1u, h.Keys(state::keys::TimerPrefix()).size());
   // An event of another name with the same key does not count.
   EXPECT_EQ(0, h.Deliver("dropoff", "P1", R"({"who": "Max"})"));
   EXPECT_EQ("waiting", h.Status(p1));
   EXPECT_EQ(1, h.Deliver("pickup", "P1", R"({"who": "Ann"})"));
   EXPECT_EQ("by Ann", h.Outcome(p1));
-  EXPECT_TRUE(h.Keys("sub/").empty());
-  EXPECT_TRUE(h.Keys("timer/").empty());
+  EXPECT_TRUE(h.Keys(state::keys::SubscriptionPrefix()).empty());
+  EXPECT_TRUE(h.Keys(state::keys::TimerPrefix()).empty());
 }
 
 TEST(EngineWaits, EventGoesToEveryInstanceWaitingWithThatKey) {
@@ -139,12 +140,12 @@ TEST(EngineWaits, BufferedEventIsDeliveredWhenTheWaitBeginsAndOnlyOnce) {
   EngineHarness h(&store);
   h.Deploy(kPickup);
   EXPECT_EQ(0, h.Deliver("pickup", "EARLY", R"({"who": "Early"})"));
-  EXPECT_EQ(1u, h.Keys("evbuf/pickup/EARLY/").size());
+  EXPECT_EQ(1u, h.Keys(state::keys::BufferedEventPrefix("pickup", "EARLY")).size());
   h.AdvanceMs(kHour);
   std::string id = h.Start("pickup", R"({"order_ref": "EARLY"})");
   ASSERT_EQ("completed", h.Status(id)) << h.Instance(id).ToJson();
   EXPECT_EQ("by Early", h.Outcome(id));
-  EXPECT_TRUE(h.Keys("evbuf/").empty()) << "a consumed buffered event is removed";
+  EXPECT_TRUE(h.Keys(state::keys::BufferedEventPrefix()).empty()) << "a consumed buffered event is removed";
   std::string second = h.Start("pickup", R"({"order_ref": "EARLY"})");
   EXPECT_EQ("waiting", h.Status(second)) << "a buffered event is consumed once";
 }
@@ -191,12 +192,12 @@ TEST(EngineWaits, ExpiredBufferedEventsAreSweptAway) {
   EXPECT_EQ(0, h.Deliver("pickup", "NEVER-STARTED", R"({"who": "Ghost"})"));
   h.AdvanceMs(kHour / 2);
   EXPECT_EQ(0, h.Deliver("pickup", "LATER", R"({"who": "Late"})"));
-  EXPECT_EQ(2u, h.Keys("evbuf/").size());
+  EXPECT_EQ(2u, h.Keys(state::keys::BufferedEventPrefix()).size());
   h.AdvanceMs(kHour / 2 + 60000);  // the first has expired, the second has not
-  EXPECT_EQ(1u, h.Keys("evbuf/").size());
-  EXPECT_EQ(1u, h.Keys("evbuf/pickup/LATER/").size());
+  EXPECT_EQ(1u, h.Keys(state::keys::BufferedEventPrefix()).size());
+  EXPECT_EQ(1u, h.Keys(state::keys::BufferedEventPrefix("pickup", "LATER")).size());
   h.AdvanceMs(kHour);
-  EXPECT_TRUE(h.Keys("evbuf/").empty());
+  EXPECT_TRUE(h.Keys(state::keys::BufferedEventPrefix()).empty());
 }
 
 TEST(EngineWaits, ThirtyDayEventWaitTimesOutInVirtualTime) {
@@ -214,7 +215,7 @@ TEST(EngineWaits, ThirtyDayEventWaitTimesOutInVirtualTime) {
   EXPECT_EQ("failed", h.Status(id)) << "the timeout path leads to `fail`, nothing to undo";
   EXPECT_EQ("no show", h.Outcome(id));
   EXPECT_EQ(1, h.CountHistory(id, "event_timed_out"));
-  EXPECT_TRUE(h.Keys("sub/").empty());
+  EXPECT_TRUE(h.Keys(state::keys::SubscriptionPrefix()).empty());
   // Too late: the event is buffered, the instance does not move.
   EXPECT_EQ(0, h.Deliver("pickup", "LATE", R"({"who": "Late"})"));
   EXPECT_EQ("failed", h.Status(id));
@@ -278,7 +279,7 @@ TEST(EngineWaits, BufferedEventsSurviveARestartWithoutOverwritingEachOther) {
   EXPECT_EQ(0, h.Deliver("pickup", "TWO", R"({"who": "first"})"));
   h.Restart();  // the clock has not moved
   EXPECT_EQ(0, h.Deliver("pickup", "TWO", R"({"who": "second"})"));
-  EXPECT_EQ(2u, h.Keys("evbuf/pickup/TWO/").size()) << "the second buffered event replaced the first";
+  EXPECT_EQ(2u, h.Keys(state::keys::BufferedEventPrefix("pickup", "TWO")).size()) << "the second buffered event replaced the first";
   std::string a = h.Start("pickup", R"({"order_ref": "TWO"})");
   std::string b = h.Start("pickup", R"({"order_ref": "TWO"})");
   EXPECT_EQ("by first", h.Outcome(a));

@@ -14,6 +14,7 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/service.h"
+#include "state/keys.h"
 #include "tests/server/client.h"
 
 namespace rf::server {
@@ -192,7 +193,7 @@ TEST_F(ApiInputTest, ErrorsNeverShowStoragePathsKeysOrExceptionTexts) {
     EXPECT_EQ(r.status, 404) << r.body;
     EXPECT_EQ(r.json()["error"]["code"], "not_found") << r.body;
     for (const std::string& secret : {dir_.string(), std::string("LevelDB"), std::string("key not found"),
-                                      std::string("inst/"), std::string("task/"), std::string("def/"),
+                                      state::keys::InstancePrefix(), state::keys::TaskPrefix(), state::keys::DefinitionPrefix(),
                                       std::string("store")})
       EXPECT_EQ(r.body.find(secret), std::string::npos) << r.body;
   }

@@ -21,6 +21,8 @@
 #include "server/config.h"
 #include "server/service.h"
 #include "server/webhooks.h"
+#include "state/keys.h"
+#include "state/leveldb_store.h"
 #include "state/state_store.h"
 #include "tests/server/client.h"
 
@@ -559,6 +561,62 @@ TEST(ServeBinaryTest, SigtermShutsDownCleanly) {
   fs::remove_all(dir, ec);
 }
 
+// A store written by a newer retailflow: `serve` refuses it with a message naming both formats,
+// exits non-zero, and leaves the store as it was.
+TEST(ServeBinaryTest, RefusesAStoreOfAnUnknownFormat) {
+  fs::path dir = fs::temp_directory_path() / ("rf_serve_format_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "data");
+  std::string store_dir = (dir / "data" / "store").string();
+  {
+    auto store = state::OpenLevelDb(store_dir, {});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    state::WriteBatch b;
+    b.Put(state::keys::MetaFormat(), "99");
+    b.Put("future/record", "kept");
+    ASSERT_TRUE((*store)->Commit(b).ok());
+  }
+  std::ofstream(dir / "config.json") << ConfigJson(dir, json::object()).dump(2);
+  fs::path err = dir / "stderr.txt";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::FILE* f = std::freopen(err.c_str(), "w", stderr);
+    if (f == nullptr) _exit(126);
+    ::execl(RF_CLI_PATH, "retailflow", "serve", "--config", (dir / "config.json").c_str(), nullptr);
+    _exit(127);
+  }
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 600 && done == 0; ++i) {  // up to 60 s for the refusal, then fail loudly
+    done = ::waitpid(pid, &status, WNOHANG);
+    if (done == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (done == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    FAIL() << "serve did not refuse the store; stderr: " << ReadAll(err);
+  }
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  std::string text = ReadAll(err);
+  EXPECT_NE(text.find("written by storage format 99"), std::string::npos) << text;
+  EXPECT_NE(text.find("reads storage format 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("upgrade retailflow"), std::string::npos) << text;
+  EXPECT_NE(text.find(store_dir), std::string::npos) << text;
+  EXPECT_EQ(text.find("serving on"), std::string::npos) << text;
+  auto store = state::OpenLevelDb(store_dir, {});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::vector<std::string> keys;
+  ASSERT_TRUE((*store)->Scan("", "", [&](std::string_view k, std::string_view) {
+                        keys.emplace_back(k);
+                        return true;
+                      }).ok());
+  EXPECT_EQ(keys, (std::vector<std::string>{"future/record", state::keys::MetaFormat()})) << "the store was not changed";
+  store->reset();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
 }  // namespace
 }  // namespace rf::server
 
@@ -636,15 +694,15 @@ TEST(WebhookIngressTest, DeliveryIdsAreForgottenAfterTheirReplayWindow) {
   pos.tolerance_seconds = 300;
   WebhookIngress ingress({{"pos", pos}}, &store, nullptr, &metrics);
   state::WriteBatch b;
-  b.Put("webhook/pos/old", R"({"status":"accepted","received_at":1000})");
-  b.Put("webhook/pos/recent", R"({"status":"accepted","received_at":1500})");
+  b.Put(state::keys::WebhookDelivery("pos", "old"), R"({"status":"accepted","received_at":1000})");
+  b.Put(state::keys::WebhookDelivery("pos", "recent"), R"({"status":"accepted","received_at":1500})");
   ASSERT_TRUE(store.Commit(b).ok());
   auto swept = ingress.SweepOldDeliveries(1000 + 600 + 1);  // `old` is past 2 × 300 s
   ASSERT_TRUE(swept.ok());
   EXPECT_EQ(*swept, 1u);
   std::string v;
-  EXPECT_FALSE(store.Get("webhook/pos/old", &v).ok());
-  EXPECT_TRUE(store.Get("webhook/pos/recent", &v).ok());
+  EXPECT_FALSE(store.Get(state::keys::WebhookDelivery("pos", "old"), &v).ok());
+  EXPECT_TRUE(store.Get(state::keys::WebhookDelivery("pos", "recent"), &v).ok());
 }
 
 }  // namespace

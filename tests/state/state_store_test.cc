@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "state/keys.h"
 #include "state/leveldb_store.h"
 #include "state/state_store.h"
 #include "tests/state/test_util.h"
@@ -126,17 +127,17 @@ TEST_P(StoreContractTest, ScanStopsEarly) {
 }
 
 TEST_P(StoreContractTest, ZeroPaddedNumbersScanInNumericOrder) {
-  Put({{"hist/i1/0000000010", "10"}, {"hist/i1/0000000002", "2"}, {"hist/i1/0000000100", "100"},
-       {"hist/i10/0000000001", "other"}});
-  KVs got = ScanPrefixAll(*store_, "hist/i1/");
-  EXPECT_EQ(got, (KVs{{"hist/i1/0000000002", "2"}, {"hist/i1/0000000010", "10"},
-                      {"hist/i1/0000000100", "100"}}));
+  using keys::History;
+  Put({{History("i1", 10), "10"}, {History("i1", 2), "2"}, {History("i1", 100), "100"}, {History("i10", 1), "other"}});
+  KVs got = ScanPrefixAll(*store_, keys::HistoryPrefix("i1"));
+  EXPECT_EQ(got, (KVs{{History("i1", 2), "2"}, {History("i1", 10), "10"}, {History("i1", 100), "100"}}));
 }
 
 TEST_P(StoreContractTest, PrefixScan) {
-  Put({{"inst/1", "a"}, {"inst/2", "b"}, {"inst0", "not"}, {"ins", "not"}, {"instz", "not"},
-       {"timer/1", "t"}});
-  EXPECT_EQ(ScanPrefixAll(*store_, "inst/"), (KVs{{"inst/1", "a"}, {"inst/2", "b"}}));
+  // "inst0", "ins", "instz": keys beside the prefix, which no scan of it may return.
+  Put({{keys::Instance("1"), "a"}, {keys::Instance("2"), "b"}, {"inst0", "not"}, {"ins", "not"}, {"instz", "not"},
+       {keys::Timer(Time{1}, "1", 1), "t"}});
+  EXPECT_EQ(ScanPrefixAll(*store_, keys::InstancePrefix()), (KVs{{keys::Instance("1"), "a"}, {keys::Instance("2"), "b"}}));
   EXPECT_EQ(ScanPrefixAll(*store_, "nothing/"), KVs{});
   EXPECT_EQ(ScanPrefixAll(*store_, "").size(), 6u);
 }
