@@ -166,6 +166,9 @@ void Verify(const std::string& dir, int plan_size, Summary& sum, Problems& bad) 
   auto opened = state::OpenLevelDb(dir + "/engine", lo);
   ASSERT_TRUE(opened.ok()) << opened.status().message();
   state::StateStore& store = **opened;
+  std::string format;
+  if (!store.Get(state::keys::MetaFormat(), &format).ok() || format != std::to_string(state::keys::kFormatVersion))
+    bad.Add("meta/format is \"" + format + "\", not the current format: the worker did not prepare the store");
 
   auto get_tagged = [&](const std::string& key) -> std::optional<Value> {
     std::string text;
