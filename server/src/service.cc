@@ -92,7 +92,7 @@ class Service::Impl {
       return s.code() == Status::Code::kFailedPrecondition
                  ? Status::FailedPrecondition("store " + store_dir.string() + ": " + s.message())
                  : s;
-    if (format.from != format.to && format.from != 0)
+    if (format.from > 0 && format.to > format.from)  // a migration, not a first start or a plain open
       log::Info("store migrated to a new storage format", {{"from", format.from},
                                                           {"to", format.to},
                                                           {"keys_rewritten", format.keys_rewritten},
