@@ -50,14 +50,22 @@ def spread(values, fmt):
 
 
 def table(header, rows):
-    """Prints rows (lists of strings) under `header`, columns right-aligned to their widest cell."""
+    """Prints rows (lists of strings) under `header`: the first column left-aligned, the others
+    right-aligned, each as wide as its widest cell."""
     cells = [header] + rows
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     for k, r in enumerate(cells):
-        print("  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)))
+        print("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
         if k == 0:
             print("  " + "  ".join("-" * w for w in widths))
     sys.stdout.flush()
+
+
+def load_note():
+    """The machine's load averages: the figures are only comparable within a run, and a busy
+    machine (other builds on the 2 cores) shows in them."""
+    one, five, fifteen = os.getloadavg()
+    return "load average %.2f %.2f %.2f (1, 5, 15 min) on %d cores" % (one, five, fifteen, os.cpu_count())
 
 
 def verdict(met):

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 
-from bench_common import ROOT, binary, json_line, median, spread, table, verdict
+from bench_common import ROOT, binary, json_line, load_note, median, spread, table, verdict
 
 TARGET_XSTATE_RATIO = 2.0  # ours / xstate instances/s, at least
 TARGET_P50_RATIO = 1.3  # p50 at concurrency 1 / six synced commits, at most
@@ -116,7 +116,7 @@ def main():
                 "levels": ours["levels"], "order": " then ".join(order),
             })
             x = rounds[-1]
-            print("\nround %d (%s):" % (r, x["order"]))
+            print("\nround %d (%s; %s):" % (r, x["order"], load_note()))
             table(["", "instances/s", "at c", "c=1 p50 ms", "c=1 p99 ms"],
                   [["retailflow", "%.0f" % x["ours"], str(x["ours_c"]), "%.2f" % x["p50"], "%.2f" % x["p99"]],
                    ["xstate " + x["xstate_version"], "%.0f" % x["xstate"], str(args.xstate_c), "", ""]])
