@@ -23,6 +23,7 @@ Needs wrk (Debian package, in scripts/setup.sh) and taskset. Python 3 standard l
 """
 
 import argparse
+import ctypes
 import hashlib
 import json
 import os
@@ -44,6 +45,16 @@ TARGET_HTTP_RATIO = 0.7  # HTTP starts/s / engine-alone starts/s, at least
 WORKFLOW = "bench_order"
 LUA = os.path.join(ROOT, "bench", "http_start.lua")
 TICKS = os.sysconf("SC_CLK_TCK")
+try:  # resolved here, not in the forked child
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def _die_with_parent():
+    """Between fork and exec: SIGTERM the service if this script dies without stopping it."""
+    if _prctl is not None:
+        _prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def parse_args():
@@ -99,7 +110,8 @@ class Service:
             json.dump(config, f)
         self.out = open(os.path.join(root, "stdout.log"), "w")
         self.proc = subprocess.Popen([cli, "serve", "--config", path], stdout=self.out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         self.url = "http://127.0.0.1:%d" % self.port
         deadline = time.time() + 60
         while True:
