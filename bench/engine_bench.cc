@@ -16,6 +16,8 @@
 //   --no-group   skip the group-commit baseline (3 s)
 //   --json       the human-readable figures go to stderr and stdout gets one JSON line at the end
 //                (bench/compare_xstate.py reads it)
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -32,7 +34,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "dsl/compiler.h"
@@ -164,7 +165,9 @@ double GroupCommitPerSecond(state::StateStore* store, const std::string& value) 
         std::condition_variable cv;
         bool ok = false;
         state::WriteBatch b;
-        for (int k = 0; k < 5; ++k) b.Put("g/" + std::to_string(t) + "/" + std::to_string(i) + "/" + std::to_string(k), value);
+        for (int k = 0; k < 5; ++k)
+          b.Put("g/" + std::to_string(t) + "/" + std::to_string(i) + "/" + std::to_string(k),
+                value);
         committer.Submit(std::move(b), [&](const Status&) {
           std::lock_guard l(m);
           ok = true;
@@ -193,7 +196,7 @@ double GroupCommitBaseline(const std::string& dir) {
       std::exit(1);
     }
     per_s = GroupCommitPerSecond(store->get(), std::string(400, 'x'));
-  }  // committer stopped, then the store closed (its compactions finished)
+  }  // the store closed (its compactions finished) before the folder is removed
   RemoveDir(dir);
   return per_s;
 }
@@ -223,7 +226,10 @@ class SixSyncedCommits {
     for (int k = 0; k < kSyncedCommitsPerInstance; ++k) {
       state::WriteBatch b;
       b.Put("k/" + std::to_string(samples_.size()) + "/" + std::to_string(k), value_);
-      (void)store_->Commit(b);
+      if (Status s = store_->Commit(b); !s.ok()) {
+        std::fprintf(stderr, "baseline commit failed: %s\n", s.message().c_str());
+        std::exit(1);
+      }
     }
     samples_.push_back(Ms(Clock::now() - t0));
   }
@@ -274,7 +280,8 @@ int main(int argc, char** argv) {
       for (std::string item; std::getline(list, item, ',');)
         if (std::atoi(item.c_str()) > 0) levels.push_back(std::atoi(item.c_str()));
       if (levels.empty()) {
-        std::fprintf(stderr, "--levels: a comma-separated list of concurrencies, e.g. --levels=64,256\n");
+        std::fprintf(stderr,
+                     "--levels: a comma-separated list of concurrencies, e.g. --levels=64,256\n");
         return 2;
       }
     }
@@ -357,19 +364,24 @@ int main(int argc, char** argv) {
     if (six) six_synced_ms = six->P50();
     six.reset();
     std::fprintf(out, "LevelDB on this disk (sync=true, same run):\n");
-    std::fprintf(out, "  six synced single-record writes in a row    p50 %8.2f ms (between the instances below)\n",
+    std::fprintf(out,
+                 "  six synced single-record writes in a row    p50 %8.2f ms (between the "
+                 "instances below)\n",
                  six_synced_ms);
     if (group_per_s > 0)
-      std::fprintf(out, "  group commit, 64 submitters, 5-record batches %8.0f batches/s\n", group_per_s);
+      std::fprintf(out, "  group commit, 64 submitters, 5-record batches %8.0f batches/s\n",
+                   group_per_s);
     std::fprintf(out, "\n");
     std::fprintf(out, "5-step flow, LevelDB sync=true, concurrency 1 (%d instances):\n", latency_n);
-    std::fprintf(out, "  end-to-end p50 %7.2f ms   p99 %7.2f ms   (p50 / six synced writes = %.2fx)\n", p50,
-                 p99, six_synced_ms > 0 ? p50 / six_synced_ms : 0.0);
+    std::fprintf(out,
+                 "  end-to-end p50 %7.2f ms   p99 %7.2f ms   (p50 / six synced writes = %.2fx)\n",
+                 p50, p99, six_synced_ms > 0 ? p50 / six_synced_ms : 0.0);
     std::fprintf(out, "  %.2f synced commit groups per instance\n\n", commits_per_instance);
     result << "{\"bench\":\"rf_engine\",\"shape\":\"store_return_5_steps\",\"fsync\":true"
-           << ",\"six_synced_commits_p50_ms\":" << six_synced_ms << ",\"group_commit_batches_per_s\":" << group_per_s
-           << ",\"c1_instances\":" << latency_n << ",\"c1_p50_ms\":" << p50 << ",\"c1_p99_ms\":" << p99 << ",\"c1_commits_per_instance\":" << commits_per_instance
-           << ",\"levels\":[";
+           << ",\"six_synced_commits_p50_ms\":" << six_synced_ms
+           << ",\"group_commit_batches_per_s\":" << group_per_s << ",\"c1_instances\":" << latency_n
+           << ",\"c1_p50_ms\":" << p50 << ",\"c1_p99_ms\":" << p99
+           << ",\"c1_commits_per_instance\":" << commits_per_instance << ",\"levels\":[";
 
     std::fprintf(out, "5-step flow, throughput (%.0f s per level):\n", seconds);
     double best = 0, best_tr = 0;
@@ -397,11 +409,15 @@ int main(int argc, char** argv) {
       double per_s = static_cast<double>(done) / elapsed;
       double tr_s = static_cast<double>(stats1.transitions - stats0.transitions) / elapsed;
       double groups = static_cast<double>(stats1.commits - stats0.commits);
-      double per_write = groups > 0 ? static_cast<double>(stats1.transitions - stats0.transitions) / groups : 0.0;
-      std::fprintf(out, "  concurrency %5d: %8.0f instances/s  %9.0f transitions/s  %6.1f transitions per synced write\n",
+      double per_write =
+          groups > 0 ? static_cast<double>(stats1.transitions - stats0.transitions) / groups : 0.0;
+      std::fprintf(out,
+                   "  concurrency %5d: %8.0f instances/s  %9.0f transitions/s  %6.1f transitions "
+                   "per synced write\n",
                    concurrency, per_s, tr_s, per_write);
-      result << (concurrency == levels.front() ? "" : ",") << "{\"c\":" << concurrency << ",\"instances_per_s\":" << per_s
-             << ",\"transitions_per_s\":" << tr_s << ",\"transitions_per_synced_write\":" << per_write << "}";
+      result << (concurrency == levels.front() ? "" : ",") << "{\"c\":" << concurrency
+             << ",\"instances_per_s\":" << per_s << ",\"transitions_per_s\":" << tr_s
+             << ",\"transitions_per_synced_write\":" << per_write << "}";
       if (per_s > best) {
         best = per_s;
         best_tr = tr_s;
@@ -409,8 +425,10 @@ int main(int argc, char** argv) {
       }
       engine.WaitIdle();
     }
-    std::fprintf(out, "  best: %.0f instances/s (%.0f transitions/s) at concurrency %d; peak RSS %ld MiB\n\n", best,
-                 best_tr, best_c, StatusKb("VmHWM:") / 1024);
+    std::fprintf(
+        out,
+        "  best: %.0f instances/s (%.0f transitions/s) at concurrency %d; peak RSS %ld MiB\n\n",
+        best, best_tr, best_c, StatusKb("VmHWM:") / 1024);
     result << "],\"best_instances_per_s\":" << best << ",\"best_c\":" << best_c
            << ",\"peak_rss_mib\":" << StatusKb("VmHWM:") / 1024 << "}";
   }
@@ -442,16 +460,19 @@ int main(int argc, char** argv) {
         req.input = Value(std::move(in));
         engine.Start(req, [&](Result<engine::StartResult>) { ++acked; });
         if (i % 100000 == 0 && i > 0)
-          std::fprintf(out, "  ... %ld parked (%.0f/s)\n", i, static_cast<double>(i) / std::chrono::duration<double>(Clock::now() - t0).count());
+          std::fprintf(
+              out, "  ... %ld parked (%.0f/s)\n", i,
+              static_cast<double>(i) / std::chrono::duration<double>(Clock::now() - t0).count());
       }
       while (acked.load() < parked) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       engine.WaitIdle();
       fill_s = std::chrono::duration<double>(Clock::now() - t0).count();
       auto st = engine.stats();
-      std::fprintf(out, "%ld instances parked in an event wait in %.1f s (%.0f starts/s):\n", parked, fill_s,
-                  static_cast<double>(parked) / fill_s);
-      std::fprintf(out, "  engine RSS now %ld MiB (before parking %ld MiB); resident instances %zu\n",
-                  StatusKb("VmRSS:") / 1024, rss_before / 1024, st.resident_instances);
+      std::fprintf(out, "%ld instances parked in an event wait in %.1f s (%.0f starts/s):\n",
+                   parked, fill_s, static_cast<double>(parked) / fill_s);
+      std::fprintf(out,
+                   "  engine RSS now %ld MiB (before parking %ld MiB); resident instances %zu\n",
+                   StatusKb("VmRSS:") / 1024, rss_before / 1024, st.resident_instances);
     }
     // Restart: reopen, recover, ready.
     auto t0 = Clock::now();
@@ -472,8 +493,10 @@ int main(int argc, char** argv) {
       std::unique_lock l(m);
       cv.wait(l, [&] { return delivered != -1; });
     }
-    std::fprintf(out, "  restart: store reopened, recovered and ready in %.2f s; an event then resumed %d parked instance(s)\n",
-                ready_s, delivered);
+    std::fprintf(out,
+                 "  restart: store reopened, recovered and ready in %.2f s; an event then resumed "
+                 "%d parked instance(s)\n",
+                 ready_s, delivered);
   }
   RemoveDir(base);
   if (json) std::printf("%s\n", result.str().c_str());

@@ -8,7 +8,8 @@
 // Each start carries a new business key, so every request is a durable start (the idempotency
 // index is written too). The workflow finishes right after starting (one more transition).
 //
-// Usage: rf_bench_service [--seconds=S] [--clients=C] [--dir=PATH] [--only=engine|http] [--json] [--print-flow]
+// Usage: rf_bench_service [--seconds=S] [--clients=C] [--dir=PATH] [--only=engine|http] [--json]
+// [--print-flow]
 //   --only   run one of the two (bench/http_start.py runs `--only=engine`, with the HTTP side in
 //            a separate `retailflow serve` process driven by wrk)
 //   --json   print one JSON line per run instead of the table
@@ -70,9 +71,15 @@ void Print(const char* what, const Figures& f) {
 }
 
 void PrintJson(const char* path, int clients, const Figures& f) {
-  nlohmann::json line{{"bench", "rf_service"}, {"path", path},      {"shape", "start_finish"},
-                      {"clients", clients},    {"starts_per_s", f.per_second}, {"p50_ms", f.p50_ms},
-                      {"p99_ms", f.p99_ms},    {"starts", f.done}, {"failed", f.failed}};
+  nlohmann::json line{{"bench", "rf_service"},
+                      {"path", path},
+                      {"shape", "start_finish"},
+                      {"clients", clients},
+                      {"starts_per_s", f.per_second},
+                      {"p50_ms", f.p50_ms},
+                      {"p99_ms", f.p99_ms},
+                      {"starts", f.done},
+                      {"failed", f.failed}};
   std::printf("%s\n", line.dump().c_str());
 }
 
@@ -239,23 +246,26 @@ int main(int argc, char** argv) {
     if (a.rfind("--seconds=", 0) == 0) seconds = std::atof(a.c_str() + 10);
     else if (a.rfind("--clients=", 0) == 0) clients = std::atoi(a.c_str() + 10);
     else if (a.rfind("--dir=", 0) == 0) dir = a.substr(6);
-    else if (a == "--only=engine" || a == "--only=http") only = a.substr(7);
-    else if (a == "--json") json = true;
+    else if (a == "--only=engine" || a == "--only=http")
+      only = a.substr(7);
+    else if (a == "--json")
+      json = true;
     else if (a == "--print-flow") {
       std::printf("%s", kFlow);
       return 0;
-    }
-    else {
+    } else {
       std::fprintf(stderr,
-                   "usage: rf_bench_service [--seconds=S] [--clients=C] [--dir=PATH] [--only=engine|http] [--json] [--print-flow]\n");
+                   "usage: rf_bench_service [--seconds=S] [--clients=C] [--dir=PATH] "
+                   "[--only=engine|http] [--json] [--print-flow]\n");
       return 2;
     }
   }
   fs::remove_all(dir);
   fs::create_directories(dir);
   if (!json)
-    std::printf("start-instance, LevelDB sync=true, %d concurrent callers, %.0f s per run, %u cores\n", clients, seconds,
-                std::thread::hardware_concurrency());
+    std::printf(
+        "start-instance, LevelDB sync=true, %d concurrent callers, %.0f s per run, %u cores\n",
+        clients, seconds, std::thread::hardware_concurrency());
   Figures engine, http;
   if (only != "http") engine = EngineOnly(dir / "engine", clients, seconds);
   if (only != "engine") http = ThroughHttp(dir / "service", clients, seconds);
@@ -266,8 +276,10 @@ int main(int argc, char** argv) {
     if (only != "http") Print("engine only", engine);
     if (only != "engine") Print("through HTTP", http);
     if (only.empty())
-      std::printf("  HTTP overhead: %.2fx the engine's time per start (engine starts/s / HTTP starts/s), p50 +%.2f ms\n",
-                  engine.per_second / std::max(http.per_second, 1e-9), http.p50_ms - engine.p50_ms);
+      std::printf(
+          "  HTTP overhead: %.2fx the engine's time per start (engine starts/s / HTTP starts/s), "
+          "p50 +%.2f ms\n",
+          engine.per_second / std::max(http.per_second, 1e-9), http.p50_ms - engine.p50_ms);
   }
   fs::remove_all(dir);
   return 0;
