@@ -20,6 +20,7 @@ and `npm ci` runs there once, before the first round. Python 3 standard library 
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -89,7 +90,13 @@ def run_ours(engine, args, log):
 def run_xstate(xstate_dir, args):
     cmd = ["node", "bench.js", "--n=%d" % args.xstate_n, "--c=%d" % args.xstate_c,
            "--warmup=%d" % args.xstate_warmup]
-    return json_line(cmd, cwd=xstate_dir)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    got = json_line(cmd, cwd=xstate_dir)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # The whole process (start-up and warm-up included) over every instance it ran.
+    got["cpu_us_per_instance"] = cpu * 1e6 / (args.xstate_n + args.xstate_warmup)
+    return got
 
 
 def main():
@@ -114,12 +121,17 @@ def main():
                 "p50": ours["c1_p50_ms"], "p99": ours["c1_p99_ms"], "six": ours["six_synced_commits_p50_ms"],
                 "p50_ratio": ours["c1_p50_ms"] / ours["six_synced_commits_p50_ms"],
                 "commits": ours["c1_commits_per_instance"], "levels": ours["levels"], "order": " then ".join(order),
+                "ours_cpu": next(lv["cpu_us_per_instance"] for lv in ours["levels"] if lv["c"] == ours["best_c"]),
+                "xstate_cpu": xs["cpu_us_per_instance"],
             })
+            rounds[-1]["cpu_ratio"] = rounds[-1]["xstate_cpu"] / rounds[-1]["ours_cpu"]
             x = rounds[-1]
             print("\nround %d (%s; %s):" % (r, x["order"], load_note()))
-            table(["", "instances/s", "at c", "c=1 p50 ms", "c=1 p99 ms"],
-                  [["retailflow", "%.0f" % x["ours"], str(x["ours_c"]), "%.2f" % x["p50"], "%.2f" % x["p99"]],
-                   ["xstate " + x["xstate_version"], "%.0f" % x["xstate"], str(args.xstate_c), "", ""]])
+            table(["", "instances/s", "at c", "CPU us/instance", "c=1 p50 ms", "c=1 p99 ms"],
+                  [["retailflow", "%.0f" % x["ours"], str(x["ours_c"]), "%.0f" % x["ours_cpu"], "%.2f" % x["p50"],
+                    "%.2f" % x["p99"]],
+                   ["xstate " + x["xstate_version"], "%.0f" % x["xstate"], str(args.xstate_c), "%.0f" % x["xstate_cpu"],
+                    "", ""]])
             print("  retailflow by concurrency: " + ", ".join(
                 "c=%d %.0f/s" % (lv["c"], lv["instances_per_s"]) for lv in x["levels"]))
             print("  six synced LevelDB commits in a row: p50 %.2f ms (sampled between the c=1 instances; "
@@ -132,6 +144,9 @@ def main():
             ["retailflow instances/s (fsync on)", spread(col("ours"), "%.0f")],
             ["xstate instances/s (no durability)", spread(col("xstate"), "%.0f")],
             ["ratio retailflow/xstate, same round", spread(col("ratio"), "%.2f")],
+            ["retailflow CPU us per instance (all threads)", spread(col("ours_cpu"), "%.0f")],
+            ["xstate CPU us per instance", spread(col("xstate_cpu"), "%.0f")],
+            ["ratio xstate CPU / retailflow CPU, same round", spread(col("cpu_ratio"), "%.2f")],
             ["retailflow c=1 p50 ms", spread(col("p50"), "%.2f")],
             ["six synced commits p50 ms", spread(col("six"), "%.2f")],
             ["ratio c=1 p50 / six commits, same round", spread(col("p50_ratio"), "%.2f")],

@@ -16,6 +16,7 @@
 //   --no-group   skip the group-commit baseline (3 s)
 //   --json       the human-readable figures go to stderr and stdout gets one JSON line at the end
 //                (bench/compare_xstate.py reads it)
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,6 +49,16 @@ using Clock = std::chrono::steady_clock;
 
 // Human-readable figures: stdout, or stderr when stdout carries the JSON line (--json).
 FILE* out = stdout;
+
+// CPU time (user + system) this process has used, in seconds: all its threads.
+double ProcessCpuSeconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -399,11 +410,15 @@ int main(int argc, char** argv) {
       runner.finished = 0;
       runner.refill = true;
       auto stats0 = engine.stats();
+      double cpu0 = ProcessCpuSeconds();
       auto t0 = Clock::now();
       for (int i = 0; i < concurrency; ++i) runner.start_next();
       std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
       long done = runner.finished.load();
       auto stats1 = engine.stats();
+      // CPU per completed instance: the figure a busy machine moves least (wall-clock rates
+      // fall with the share of the cores this process gets).
+      double cpu_us = (ProcessCpuSeconds() - cpu0) * 1e6 / static_cast<double>(std::max(done, 1L));
       double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
       runner.refill = false;  // the instances in flight finish without starting more
       double per_s = static_cast<double>(done) / elapsed;
@@ -413,11 +428,12 @@ int main(int argc, char** argv) {
           groups > 0 ? static_cast<double>(stats1.transitions - stats0.transitions) / groups : 0.0;
       std::fprintf(out,
                    "  concurrency %5d: %8.0f instances/s  %9.0f transitions/s  %6.1f transitions "
-                   "per synced write\n",
-                   concurrency, per_s, tr_s, per_write);
+                   "per synced write  %6.0f us CPU per instance\n",
+                   concurrency, per_s, tr_s, per_write, cpu_us);
       result << (concurrency == levels.front() ? "" : ",") << "{\"c\":" << concurrency
              << ",\"instances_per_s\":" << per_s << ",\"transitions_per_s\":" << tr_s
-             << ",\"transitions_per_synced_write\":" << per_write << "}";
+             << ",\"transitions_per_synced_write\":" << per_write
+             << ",\"cpu_us_per_instance\":" << cpu_us << "}";
       if (per_s > best) {
         best = per_s;
         best_tr = tr_s;
