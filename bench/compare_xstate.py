@@ -14,6 +14,10 @@ Each round runs, in alternating order (odd rounds ours first, even rounds xstate
   xstate  node bench.js --n=20000 --c=8 --warmup=2000 in a copy of the peers folder (in memory,
           no durability; 8 is its best concurrency here)
 
+Each side's CPU time per instance is printed too (ours: all threads during the best level; xstate:
+the whole node process, start-up and warm-up included, over all its instances): a busy machine
+inflates it as well, but it does not fall with the share of the cores a process gets.
+
 The peers folder (../shared/peers of the repository, read-only) is copied to a temporary folder
 and `npm ci` runs there once, before the first round. Python 3 standard library only.
 """
