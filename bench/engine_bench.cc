@@ -1,7 +1,8 @@
 // Engine benchmark (issue: the durable engine). Prints figures; asserts nothing about time.
 //
-// 1. LevelDB's own limit on this disk, measured in the same run: five synced single-record
-//    writes in a row (the floor of a 5-step instance without group commit), and synced
+// 1. LevelDB's own limit on this disk, measured in the same run: six synced single-record
+//    writes in a row (the floor of a 5-step instance without group commit: the start and five
+//    results), sampled between the instances of the concurrency-1 run of 2., and synced
 //    group-commit throughput.
 // 2. A 5-step sequential flow (a store return's shape) on LevelDB with sync=true and a connector
 //    that answers at once: p50/p99 end-to-end latency at concurrency 1; completed instances/s and
@@ -9,7 +10,15 @@
 // 3. N instances parked in an event wait (default 1,000,000): RSS of this process, then the time
 //    to reopen the store, recover and be ready, and proof that a parked instance still resumes.
 //
-// Usage: rf_bench_engine [--parked=N] [--seconds=S] [--dir=PATH] [--no-baseline]
+// Usage: rf_bench_engine [--parked=N] [--seconds=S] [--dir=PATH] [--no-baseline] [--no-group]
+//                        [--levels=C1,C2,...] [--latency-n=N] [--json]
+//   --levels     the concurrencies of the throughput part (default 16,64,256,1024)
+//   --no-group   skip the group-commit baseline (3 s)
+//   --json       the human-readable figures go to stderr and stdout gets one JSON line at the end
+//                (bench/compare_xstate.py reads it)
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -20,10 +29,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "dsl/compiler.h"
@@ -36,6 +47,19 @@ namespace {
 
 using namespace rf;
 using Clock = std::chrono::steady_clock;
+
+// Human-readable figures: stdout, or stderr when stdout carries the JSON line (--json).
+FILE* out = stdout;
+
+// CPU time (user + system) this process has used, in seconds: all its threads.
+double ProcessCpuSeconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -141,8 +165,49 @@ void RemoveDir(const std::string& dir) {
   if (ec) std::fprintf(stderr, "warning: cannot remove %s: %s\n", dir.c_str(), ec.message().c_str());
 }
 
-void LevelDbBaseline(const std::string& dir, double& five_synced_ms, double& group_per_s) {
+// Synced commits a 5-step instance needs when nothing is grouped: the start and five results.
+constexpr int kSyncedCommitsPerInstance = 6;
+
+// Synced group commits of 5-record batches from 64 submitters for 3 s: batches/s.
+double GroupCommitPerSecond(state::StateStore* store, const std::string& value) {
+  // The committer is declared after the store, so it stops (its writer thread joined) before the
+  // store closes.
+  state::GroupCommitter committer(store);
+  std::atomic<long> done{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  auto t0 = Clock::now();
+  for (int t = 0; t < 64; ++t) {
+    threads.emplace_back([&, t] {
+      for (long i = 0; !stop; ++i) {
+        std::mutex m;
+        std::condition_variable cv;
+        bool ok = false;
+        state::WriteBatch b;
+        for (int k = 0; k < 5; ++k)
+          b.Put("g/" + std::to_string(t) + "/" + std::to_string(i) + "/" + std::to_string(k),
+                value);
+        committer.Submit(std::move(b), [&](const Status&) {
+          std::lock_guard l(m);
+          ok = true;
+          cv.notify_one();
+        });
+        std::unique_lock l(m);
+        cv.wait(l, [&] { return ok; });
+        ++done;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  stop = true;
+  for (auto& th : threads) th.join();
+  return static_cast<double>(done) / std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Synced group-commit rate of 5-record batches, on a fresh store in `dir`.
+double GroupCommitBaseline(const std::string& dir) {
   RemoveDir(dir);
+  double per_s = 0;
   {
     auto store = state::OpenLevelDb(dir, state::LevelDbOptions{});
     if (store.ok()) store = Prepared(std::move(store));
@@ -150,51 +215,52 @@ void LevelDbBaseline(const std::string& dir, double& five_synced_ms, double& gro
       std::fprintf(stderr, "%s\n", store.status().message().c_str());
       std::exit(1);
     }
-    std::vector<double> samples;
-    std::string value(400, 'x');
-    for (int i = 0; i < 200; ++i) {
-      auto t0 = Clock::now();
-      for (int k = 0; k < 5; ++k) {
-        state::WriteBatch b;
-        b.Put("k/" + std::to_string(i) + "/" + std::to_string(k), value);
-        (void)(*store)->Commit(b);
-      }
-      samples.push_back(Ms(Clock::now() - t0));
-    }
-    five_synced_ms = Percentile(samples, 0.5);
-    // Group commit: 64 submitters, 3 seconds. The committer is declared after the store, so it
-    // stops (its writer thread joined) before the store closes.
-    state::GroupCommitter committer(store->get());
-    std::atomic<long> done{0};
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> threads;
-    auto t0 = Clock::now();
-    for (int t = 0; t < 64; ++t) {
-      threads.emplace_back([&, t] {
-        for (long i = 0; !stop; ++i) {
-          std::mutex m;
-          std::condition_variable cv;
-          bool ok = false;
-          state::WriteBatch b;
-          for (int k = 0; k < 5; ++k) b.Put("g/" + std::to_string(t) + "/" + std::to_string(i) + "/" + std::to_string(k), value);
-          committer.Submit(std::move(b), [&](const Status&) {
-            std::lock_guard l(m);
-            ok = true;
-            cv.notify_one();
-          });
-          std::unique_lock l(m);
-          cv.wait(l, [&] { return ok; });
-          ++done;
-        }
-      });
-    }
-    std::this_thread::sleep_for(std::chrono::seconds(3));
-    stop = true;
-    for (auto& th : threads) th.join();
-    group_per_s = static_cast<double>(done) / std::chrono::duration<double>(Clock::now() - t0).count();
-  }  // committer stopped, then the store closed (its compactions finished)
+    per_s = GroupCommitPerSecond(store->get(), std::string(400, 'x'));
+  }  // the store closed (its compactions finished) before the folder is removed
   RemoveDir(dir);
+  return per_s;
 }
+
+// Six synced single-record commits in a row on a store of its own: the floor of a 5-step instance
+// when nothing is grouped. Sampled between the instances of the concurrency-1 run, so that the
+// ratio of the two compares the disk at the same moments (its fsync time drifts by several times
+// within a minute when other work shares the disk).
+class SixSyncedCommits {
+ public:
+  explicit SixSyncedCommits(std::string dir) : dir_(std::move(dir)) {
+    RemoveDir(dir_);
+    auto store = state::OpenLevelDb(dir_, state::LevelDbOptions{});
+    if (!store.ok()) {
+      std::fprintf(stderr, "%s\n", store.status().message().c_str());
+      std::exit(1);
+    }
+    store_ = std::move(store).value();
+  }
+  ~SixSyncedCommits() {
+    store_.reset();
+    RemoveDir(dir_);
+  }
+
+  void Sample() {
+    auto t0 = Clock::now();
+    for (int k = 0; k < kSyncedCommitsPerInstance; ++k) {
+      state::WriteBatch b;
+      b.Put("k/" + std::to_string(samples_.size()) + "/" + std::to_string(k), value_);
+      if (Status s = store_->Commit(b); !s.ok()) {
+        std::fprintf(stderr, "baseline commit failed: %s\n", s.message().c_str());
+        std::exit(1);
+      }
+    }
+    samples_.push_back(Ms(Clock::now() - t0));
+  }
+  double P50() const { return Percentile(samples_, 0.5); }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<state::StateStore> store_;
+  std::string value_ = std::string(400, 'x');
+  std::vector<double> samples_;
+};
 
 struct Runner {
   engine::Engine* engine;
@@ -215,7 +281,9 @@ struct Runner {
 int main(int argc, char** argv) {
   long parked = 1000000;
   double seconds = 4;
-  bool baseline = true;
+  bool baseline = true, group = true, json = false;
+  int latency_n = 300;
+  std::vector<int> levels{16, 64, 256, 1024};
   std::string base = std::filesystem::temp_directory_path() / ("rf-bench-engine-" + std::to_string(::getpid()));
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -223,16 +291,31 @@ int main(int argc, char** argv) {
     if (a.rfind("--seconds=", 0) == 0) seconds = std::atof(a.c_str() + 10);
     if (a.rfind("--dir=", 0) == 0) base = a.substr(6);
     if (a == "--no-baseline") baseline = false;
+    if (a == "--no-group") group = false;
+    if (a == "--json") json = true;
+    if (a.rfind("--latency-n=", 0) == 0) latency_n = std::max(1, std::atoi(a.c_str() + 12));
+    if (a.rfind("--levels=", 0) == 0) {
+      levels.clear();
+      std::stringstream list(a.substr(9));
+      for (std::string item; std::getline(list, item, ',');)
+        if (std::atoi(item.c_str()) > 0) levels.push_back(std::atoi(item.c_str()));
+      if (levels.empty()) {
+        std::fprintf(stderr,
+                     "--levels: a comma-separated list of concurrencies, e.g. --levels=64,256\n");
+        return 2;
+      }
+    }
   }
+  if (json) out = stderr;
   std::filesystem::create_directories(base);
 
-  double five_synced_ms = 0, group_per_s = 0;
-  if (baseline) LevelDbBaseline(base + "/baseline", five_synced_ms, group_per_s);
-  std::printf("LevelDB on this disk (sync=true, same run):\n");
-  std::printf("  five synced single-record writes in a row   p50 %8.2f ms\n", five_synced_ms);
-  std::printf("  group commit, 64 submitters, 5-record batches %8.0f batches/s\n\n", group_per_s);
+  double six_synced_ms = 0, group_per_s = 0;
+  if (baseline && group) group_per_s = GroupCommitBaseline(base + "/baseline");
+  std::optional<SixSyncedCommits> six;
+  if (baseline) six.emplace(base + "/six");
 
   // ------------------------------------------------------------------ 5-step throughput/latency
+  std::ostringstream result;  // the --json line
   ir::Machine flow = Compile(kReturnShape);
   Registry registry;
   engine::SystemClock clock;
@@ -280,8 +363,10 @@ int main(int argc, char** argv) {
       });
       (void)self;
     };
-    // Latency at concurrency 1.
-    for (int i = 0; i < 300; ++i) {
+    // Latency at concurrency 1, each instance after a sample of six synced commits.
+    auto c1_stats0 = engine.stats();
+    for (int i = 0; i < latency_n; ++i) {
+      if (six) six->Sample();
       long before;
       {
         std::lock_guard l(runner.mu);
@@ -291,12 +376,34 @@ int main(int argc, char** argv) {
       std::unique_lock l(runner.mu);
       runner.cv.wait(l, [&] { return runner.completed > before; });
     }
+    engine.WaitIdle();
+    auto c1_stats1 = engine.stats();
+    double commits_per_instance =
+        static_cast<double>(c1_stats1.commits - c1_stats0.commits) / static_cast<double>(latency_n);
     double p50 = Percentile(runner.latencies, 0.5), p99 = Percentile(runner.latencies, 0.99);
-    std::printf("5-step flow, LevelDB sync=true, concurrency 1 (300 instances):\n");
-    std::printf("  end-to-end p50 %7.2f ms   p99 %7.2f ms   (p50 / five synced writes = %.2fx)\n\n", p50,
-                p99, p50 / five_synced_ms);
+    if (six) six_synced_ms = six->P50();
+    six.reset();
+    std::fprintf(out, "LevelDB on this disk (sync=true, same run):\n");
+    std::fprintf(out,
+                 "  six synced single-record writes in a row    p50 %8.2f ms (between the "
+                 "instances below)\n",
+                 six_synced_ms);
+    if (group_per_s > 0)
+      std::fprintf(out, "  group commit, 64 submitters, 5-record batches %8.0f batches/s\n",
+                   group_per_s);
+    std::fprintf(out, "\n");
+    std::fprintf(out, "5-step flow, LevelDB sync=true, concurrency 1 (%d instances):\n", latency_n);
+    std::fprintf(out,
+                 "  end-to-end p50 %7.2f ms   p99 %7.2f ms   (p50 / six synced writes = %.2fx)\n",
+                 p50, p99, six_synced_ms > 0 ? p50 / six_synced_ms : 0.0);
+    std::fprintf(out, "  %.2f synced commit groups per instance\n\n", commits_per_instance);
+    result << "{\"bench\":\"rf_engine\",\"shape\":\"store_return_5_steps\",\"fsync\":true"
+           << ",\"six_synced_commits_p50_ms\":" << six_synced_ms
+           << ",\"group_commit_batches_per_s\":" << group_per_s << ",\"c1_instances\":" << latency_n
+           << ",\"c1_p50_ms\":" << p50 << ",\"c1_p99_ms\":" << p99
+           << ",\"c1_commits_per_instance\":" << commits_per_instance << ",\"levels\":[";
 
-    std::printf("5-step flow, throughput (%.0f s per level):\n", seconds);
+    std::fprintf(out, "5-step flow, throughput (%.0f s per level):\n", seconds);
     double best = 0, best_tr = 0;
     int best_c = 0;
     runner.start_next = [&] {
@@ -308,22 +415,34 @@ int main(int argc, char** argv) {
       req.input = Value(std::move(in));
       engine.Start(req, [](Result<engine::StartResult>) {});
     };
-    for (int concurrency : {16, 64, 256, 1024}) {
+    for (int concurrency : levels) {
       runner.finished = 0;
       runner.refill = true;
       auto stats0 = engine.stats();
+      double cpu0 = ProcessCpuSeconds();
       auto t0 = Clock::now();
       for (int i = 0; i < concurrency; ++i) runner.start_next();
       std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
       long done = runner.finished.load();
       auto stats1 = engine.stats();
+      // CPU per completed instance: the figure a busy machine moves least (wall-clock rates
+      // fall with the share of the cores this process gets).
+      double cpu_us = (ProcessCpuSeconds() - cpu0) * 1e6 / static_cast<double>(std::max(done, 1L));
       double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
       runner.refill = false;  // the instances in flight finish without starting more
       double per_s = static_cast<double>(done) / elapsed;
       double tr_s = static_cast<double>(stats1.transitions - stats0.transitions) / elapsed;
       double groups = static_cast<double>(stats1.commits - stats0.commits);
-      std::printf("  concurrency %5d: %8.0f instances/s  %9.0f transitions/s  %6.1f transitions per synced write\n",
-                  concurrency, per_s, tr_s, groups > 0 ? static_cast<double>(stats1.transitions - stats0.transitions) / groups : 0.0);
+      double per_write =
+          groups > 0 ? static_cast<double>(stats1.transitions - stats0.transitions) / groups : 0.0;
+      std::fprintf(out,
+                   "  concurrency %5d: %8.0f instances/s  %9.0f transitions/s  %6.1f transitions "
+                   "per synced write  %6.0f us CPU per instance\n",
+                   concurrency, per_s, tr_s, per_write, cpu_us);
+      result << (concurrency == levels.front() ? "" : ",") << "{\"c\":" << concurrency
+             << ",\"instances_per_s\":" << per_s << ",\"transitions_per_s\":" << tr_s
+             << ",\"transitions_per_synced_write\":" << per_write
+             << ",\"cpu_us_per_instance\":" << cpu_us << "}";
       if (per_s > best) {
         best = per_s;
         best_tr = tr_s;
@@ -331,8 +450,12 @@ int main(int argc, char** argv) {
       }
       engine.WaitIdle();
     }
-    std::printf("  best: %.0f instances/s (%.0f transitions/s) at concurrency %d; peak RSS %ld MiB\n\n", best, best_tr,
-                best_c, StatusKb("VmHWM:") / 1024);
+    std::fprintf(
+        out,
+        "  best: %.0f instances/s (%.0f transitions/s) at concurrency %d; peak RSS %ld MiB\n\n",
+        best, best_tr, best_c, StatusKb("VmHWM:") / 1024);
+    result << "],\"best_instances_per_s\":" << best << ",\"best_c\":" << best_c
+           << ",\"peak_rss_mib\":" << StatusKb("VmHWM:") / 1024 << "}";
   }
   store->reset();
   RemoveDir(dir);
@@ -363,16 +486,19 @@ int main(int argc, char** argv) {
         req.input = Value(std::move(in));
         engine.Start(req, [&](Result<engine::StartResult>) { ++acked; });
         if (i % 100000 == 0 && i > 0)
-          std::printf("  ... %ld parked (%.0f/s)\n", i, static_cast<double>(i) / std::chrono::duration<double>(Clock::now() - t0).count());
+          std::fprintf(
+              out, "  ... %ld parked (%.0f/s)\n", i,
+              static_cast<double>(i) / std::chrono::duration<double>(Clock::now() - t0).count());
       }
       while (acked.load() < parked) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       engine.WaitIdle();
       fill_s = std::chrono::duration<double>(Clock::now() - t0).count();
       auto st = engine.stats();
-      std::printf("%ld instances parked in an event wait in %.1f s (%.0f starts/s):\n", parked, fill_s,
-                  static_cast<double>(parked) / fill_s);
-      std::printf("  engine RSS now %ld MiB (before parking %ld MiB); resident instances %zu\n",
-                  StatusKb("VmRSS:") / 1024, rss_before / 1024, st.resident_instances);
+      std::fprintf(out, "%ld instances parked in an event wait in %.1f s (%.0f starts/s):\n",
+                   parked, fill_s, static_cast<double>(parked) / fill_s);
+      std::fprintf(out,
+                   "  engine RSS now %ld MiB (before parking %ld MiB); resident instances %zu\n",
+                   StatusKb("VmRSS:") / 1024, rss_before / 1024, st.resident_instances);
     }
     // Restart: reopen, recover, ready.
     auto t0 = Clock::now();
@@ -394,9 +520,12 @@ int main(int argc, char** argv) {
       std::unique_lock l(m);
       cv.wait(l, [&] { return delivered != -1; });
     }
-    std::printf("  restart: store reopened, recovered and ready in %.2f s; an event then resumed %d parked instance(s)\n",
-                ready_s, delivered);
+    std::fprintf(out,
+                 "  restart: store reopened, recovered and ready in %.2f s; an event then resumed "
+                 "%d parked instance(s)\n",
+                 ready_s, delivered);
   }
   RemoveDir(base);
+  if (json) std::printf("%s\n", result.str().c_str());
   return 0;
 }

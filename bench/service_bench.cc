@@ -8,7 +8,13 @@
 // Each start carries a new business key, so every request is a durable start (the idempotency
 // index is written too). The workflow finishes right after starting (one more transition).
 //
-// Usage: rf_bench_service [--seconds=S] [--clients=C] [--dir=PATH]
+// Usage: rf_bench_service [--seconds=S] [--clients=C] [--dir=PATH] [--only=engine|http] [--json]
+// [--print-flow]
+//   --only   run one of the two (bench/http_start.py runs `--only=engine`, with the HTTP side in
+//            a separate `retailflow serve` process driven by wrk)
+//   --json   print one JSON line per run instead of the table
+//   --print-flow  print the benchmark's .flow source and exit (bench/http_start.py deploys it, so
+//            both paths run the same workflow)
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -63,6 +69,19 @@ struct Figures {
 void Print(const char* what, const Figures& f) {
   std::printf("  %-14s %9.0f starts/s   p50 %7.2f ms   p99 %7.2f ms   (%zu starts, %zu failed)\n", what,
               f.per_second, f.p50_ms, f.p99_ms, f.done, f.failed);
+}
+
+void PrintJson(const char* path, int clients, const Figures& f) {
+  nlohmann::json line{{"bench", "rf_service"},
+                      {"path", path},
+                      {"shape", "start_finish"},
+                      {"clients", clients},
+                      {"starts_per_s", f.per_second},
+                      {"p50_ms", f.p50_ms},
+                      {"p99_ms", f.p99_ms},
+                      {"starts", f.done},
+                      {"failed", f.failed}};
+  std::printf("%s\n", line.dump().c_str());
 }
 
 class NoConnectors : public engine::ConnectorRegistry {
@@ -221,27 +240,49 @@ Figures ThroughHttp(const fs::path& dir, int clients, double seconds) {
 int main(int argc, char** argv) {
   double seconds = 5;
   int clients = 16;
+  bool json = false;
+  std::string only;
   fs::path dir = fs::temp_directory_path() / ("rf_bench_service_" + std::to_string(::getpid()));
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--seconds=", 0) == 0) seconds = std::atof(a.c_str() + 10);
     else if (a.rfind("--clients=", 0) == 0) clients = std::atoi(a.c_str() + 10);
     else if (a.rfind("--dir=", 0) == 0) dir = a.substr(6);
-    else {
-      std::fprintf(stderr, "usage: rf_bench_service [--seconds=S] [--clients=C] [--dir=PATH]\n");
+    else if (a == "--only=engine" || a == "--only=http")
+      only = a.substr(7);
+    else if (a == "--json")
+      json = true;
+    else if (a == "--print-flow") {
+      std::printf("%s", kFlow);
+      return 0;
+    } else {
+      std::fprintf(stderr,
+                   "usage: rf_bench_service [--seconds=S] [--clients=C] [--dir=PATH] "
+                   "[--only=engine|http] [--json] [--print-flow]\n");
       return 2;
     }
   }
   fs::remove_all(dir);
   fs::create_directories(dir);
-  std::printf("start-instance, LevelDB sync=true, %d concurrent callers, %.0f s per run, %u cores\n", clients, seconds,
-              std::thread::hardware_concurrency());
-  Figures engine = EngineOnly(dir / "engine", clients, seconds);
-  Figures http = ThroughHttp(dir / "service", clients, seconds);
-  Print("engine only", engine);
-  Print("through HTTP", http);
-  std::printf("  HTTP overhead: %.2fx the engine's time per start (engine starts/s / HTTP starts/s), p50 +%.2f ms\n",
-              engine.per_second / std::max(http.per_second, 1e-9), http.p50_ms - engine.p50_ms);
+  if (!json)
+    std::printf(
+        "start-instance, LevelDB sync=true, %d concurrent callers, %.0f s per run, %u cores\n",
+        clients, seconds, std::thread::hardware_concurrency());
+  Figures engine, http;
+  if (only != "http") engine = EngineOnly(dir / "engine", clients, seconds);
+  if (only != "engine") http = ThroughHttp(dir / "service", clients, seconds);
+  if (json) {
+    if (only != "http") PrintJson("engine_only", clients, engine);
+    if (only != "engine") PrintJson("http_in_process_client", clients, http);
+  } else {
+    if (only != "http") Print("engine only", engine);
+    if (only != "engine") Print("through HTTP", http);
+    if (only.empty())
+      std::printf(
+          "  HTTP overhead: %.2fx the engine's time per start (engine starts/s / HTTP starts/s), "
+          "p50 +%.2f ms\n",
+          engine.per_second / std::max(http.per_second, 1e-9), http.p50_ms - engine.p50_ms);
+  }
   fs::remove_all(dir);
   return 0;
 }

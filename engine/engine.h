@@ -4,8 +4,12 @@
 //
 // The engine does no I/O of its own: it is given a StateStore, a Clock and a ConnectorRegistry.
 //
-// Threads: all instance logic runs on one strand of the given io_context. Every public method is
-// thread-safe; the asynchronous ones post to the strand and call their callback from it. Reads
+// Partitions: instances are spread over `partitions` executors (engine/src/executor.h), each with
+// its own strand of the given io_context, so a context run by several threads uses several cores.
+// An instance keeps its partition number for life (it is part of its id); a start with a business
+// key always goes to the same partition, so the key stays unique. The engine serves every
+// partition number it finds in the store, so changing `partitions` orphans nothing. Every public method
+// is thread-safe; the asynchronous ones post to a strand and call their callback from it. Reads
 // (Get*/List*) go straight to the store and see committed state only.
 //
 // Memory: only instances with work in progress are held in RAM; an instance that waits (timer,
@@ -24,6 +28,7 @@
 #include "engine/clock.h"
 #include "engine/connector.h"
 #include "engine/ir/machine.h"
+#include "engine/status.h"
 #include "state/state_store.h"
 
 namespace rf::engine {
@@ -36,7 +41,8 @@ struct TransitionInfo {
 };
 
 struct EngineOptions {
-  int partition = 0;                          // 0..63, part of every instance id
+  int partition = 0;   // the first partition number, 0..63; part of every instance id
+  int partitions = 1;  // executors: partition .. partition + partitions - 1 (at most 64 in all)
   Duration event_buffer_ttl{7 * 86400000LL};  // how long an early event waits for its instance
   Duration default_step_timeout{30000};       // a step without `timeout`
   // Undo actions are retried with this policy; when it is exhausted the instance becomes
@@ -62,21 +68,16 @@ struct EngineOptions {
   // the instance, its status before and after, and the history events the transition wrote
   // (type and the state they concern, if any). Same rules as on_terminal.
   std::function<void(const struct TransitionInfo&)> on_transition;
+  // Called when an error has no caller to go back to (a re-dispatch deadline that could not be
+  // recorded, an unreadable instance whose timer fired...): for the host's log. Counted in
+  // EngineStats::errors_dropped either way. Any thread; must be quick.
+  std::function<void(const char* what, const Status&)> on_dropped_error;
   // How often the engine ticks itself (timers, deadlines, schedules); 0 = never, the host calls
   // Tick() (tests with a ManualClock do).
   Duration tick_interval{0};
 };
 
-// Instance statuses. Terminal: completed, failed, compensated, cancelled, compensation_failed.
-//   running      work in progress (a call in flight, or about to be)
-//   waiting      parked on a timer, an event or a human task
-//   held         a step failed and waits for an operator (only with hold_failed_steps)
-//   compensating running the undo chain after a failure or a cancel
-//   completed    reached `finish`
-//   compensated  failed (a `fail` state or an unhandled error) and its undo chain completed
-//   failed       failed and there was nothing to undo
-//   cancelled    cancelled by an operator; its undo chain completed
-//   compensation_failed  an undo action kept failing: an operator must act
+// Instance statuses as text (engine/status.h has the typed vocabulary and what each means).
 const std::vector<std::string>& StatusNames();
 bool IsTerminalStatus(const std::string& status);
 
@@ -115,6 +116,8 @@ struct EngineStats {
   std::uint64_t invocations = 0;
   size_t resident_instances = 0;
   size_t in_flight_invocations = 0;
+  std::uint64_t errors_dropped = 0;  // see EngineOptions::on_dropped_error
+  int partitions = 1;
 };
 
 // A page of GET /v1/instances. Filters combine (and); `after` is the cursor returned as
@@ -181,8 +184,9 @@ class Engine {
   void WaitSettled();
   EngineStats stats() const;
 
-  // Reads of committed state (thread-safe). The instance view is the snapshot JSON documented
-  // in docs/engine.md: status, workflow, version, data, threads, tasks, undo, error, outcome.
+  // Reads of committed state (thread-safe). The instance view (docs/engine.md) is a read model of
+  // the snapshot: id, workflow, version, keys, status, outcome, times, data, threads, undo, error,
+  // compensation; it leaves out the engine's bookkeeping, so the stored form can change freely.
   Result<Value> GetInstance(const std::string& instance_id) const;
   Result<std::vector<Value>> GetHistory(const std::string& instance_id) const;
   Result<std::vector<Value>> ListInstances(const std::string& status, size_t limit) const;

@@ -12,6 +12,7 @@ packages=(
   libhowardhinnant-date-dev tzdata
   liburiparser-dev libjemalloc-dev openssl
   curl python3 prometheus graphviz
+  wrk
 )
 
 missing=()

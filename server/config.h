@@ -75,6 +75,8 @@ struct ServiceConfig {
   bool adjustable_clock = false;  // a failed step waits for an operator (retry/skip/cancel)
   std::chrono::milliseconds tick_interval{100};
   int http_threads = 2;
+  // Engine partitions (executors, each on its own strand); 0 = one per core.
+  int partitions = 0;
   std::string log_level = "info";
   std::string log_file;  // empty = stdout
 

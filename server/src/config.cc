@@ -207,6 +207,7 @@ Result<ServiceConfig> ParseConfig(std::string_view text, const fs::path& base_di
   if (auto b = r.Bool("adjustable_clock")) c.adjustable_clock = *b;
   if (auto d = r.DurationText("tick_interval", kOptional, Duration{1})) c.tick_interval = std::chrono::milliseconds(d->ms);
   if (auto n = r.Integer("http_threads", kOptional, 1, 64)) c.http_threads = static_cast<int>(*n);
+  if (auto n = r.Integer("partitions", kOptional, 0, 64)) c.partitions = static_cast<int>(*n);
   if (auto log = r.Object("log")) {
     c.log_level = log->Text("level", kOptional, {.one_of = {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"}}).value_or("info");
     c.log_file = log->Text("file").value_or("");

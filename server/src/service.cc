@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <algorithm>
 #include <thread>
 
 #include "connectors/builtin/builtin.h"
@@ -144,6 +145,11 @@ class Service::Impl {
     eo.tick_interval = Duration{config_.tick_interval.count()};
     eo.hold_failed_steps = config_.hold_failed_steps;
     eo.on_transition = [this](const engine::TransitionInfo& t) { OnTransition(t); };
+    eo.partitions = config_.partitions > 0 ? config_.partitions
+                                           : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 16u));
+    eo.on_dropped_error = [](const char* what, const Status& s) {
+      log::Write("error", "engine_error", {{"while", what}, {"error", s.message()}});
+    };
     engine_ = std::make_unique<engine::Engine>(io_, store_.get(), &clock_, connectors_.get(), eo);
     StartThreads();
     if (Status s = engine_->Recover(); !s.ok()) return s;

@@ -29,6 +29,7 @@
 #include "dsl/compiler.h"
 #include "engine/engine.h"
 #include "engine/test_connector.h"
+#include "state/keys.h"
 #include "state/leveldb_store.h"
 #include "state/state_store.h"
 
@@ -118,7 +119,10 @@ inline std::unique_ptr<state::StateStore> OpenDb(const std::string& dir) {
   o.sync = false;  // a clean close keeps everything; tests do not simulate power loss
   auto s = state::OpenLevelDb(dir, o);
   EXPECT_TRUE(s.ok()) << s.status().message();
-  return s.ok() ? std::move(*s) : nullptr;
+  if (!s.ok()) return nullptr;
+  Status f = state::keys::PrepareFormat(s->get());
+  EXPECT_TRUE(f.ok()) << f.message();
+  return std::move(*s);
 }
 
 // A connector that holds every call until the test releases it, one at a time and in any order;

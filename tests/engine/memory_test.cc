@@ -32,7 +32,7 @@ TEST(EngineMemory, WaitingInstancesAreNotResident) {
   EXPECT_EQ(static_cast<std::uint64_t>(n), s.invocations);
   EXPECT_GE(s.transitions, static_cast<std::uint64_t>(2 * n));
   EXPECT_GE(s.commits, 1u);
-  EXPECT_LE(s.commits, s.transitions);
+  EXPECT_LE(s.commits, s.transitions + 1);  // + the deploy, which commits through the same path
   // They are loaded when their stimulus arrives, and leave RAM again.
   for (int i = 0; i < 10; ++i) EXPECT_EQ(1, h.Deliver("resume", "R" + std::to_string(i)));
   s = h.engine().stats();

@@ -309,20 +309,10 @@ TEST_F(GoldenFormat1, ParkedInstancesResumeThroughTheEngineAfterMigration) {
 
 // Does the engine spell its keys through state/keys.h? Until engine/src/engine.cc is converted
 // (it still builds format-1 spellings itself), keys holding '/' cannot be found by it.
-bool EngineUsesFormat2() {
-  MemoryStore scratch;
-  Host host(&scratch, false);
-  auto r = host.Start("click_collect", "probe/1", "probe");
-  std::string ignored;
-  return r.ok() && scratch.Get(BusinessKey("click_collect", "probe/1"), &ignored).ok();
-}
-
 // The instances whose keys hold a '/': the event "PAR/01" reaches its waiter (and only it), the
 // early event buffered under "EARLY/9" is taken by a new instance, and a start with the business
 // key "ORD/1" answers the existing instance.
 TEST_F(GoldenFormat1, InstancesWithSlashedKeysResumeThroughTheEngineAfterMigration) {
-  if (!EngineUsesFormat2())
-    GTEST_SKIP() << "engine/src/engine.cc still spells format-1 keys; this test runs once it uses state/keys.h";
   Migrate();
   const std::string ord1 = Get(BusinessKey("click_collect", "ORD/1"));
   const std::string ord2 = Get(BusinessKey("click_collect", "ORD/2"));

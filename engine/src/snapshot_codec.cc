@@ -1,0 +1,206 @@
+#include "snapshot_codec.h"
+
+#include <array>
+
+namespace rf::engine {
+
+namespace {
+
+constexpr std::array<std::string_view, 10> kPhaseNames = {"ready", "calling", "retry", "timer", "event",
+                                                          "task",  "joining", "held",  "done",  "cancelled"};
+
+std::int64_t Int(const Value* v, std::int64_t fallback = 0) {
+  if (v == nullptr || !v->is_number()) return fallback;
+  return v->as_number().ToInt64().value_or(fallback);
+}
+std::string Text(const Value* v) { return v != nullptr && v->is_text() ? v->as_text() : std::string(); }
+bool Flag(const Value* v) { return v != nullptr && v->is_bool() && v->as_bool(); }
+
+Result<Thread> ThreadFromValue(const Value& v) {
+  if (!v.is_record()) return Status::Corruption("a thread is not a record");
+  Thread t;
+  t.id = Int(v.Find("id"));
+  t.parent = Int(v.Find("parent"), -1);
+  if (const Value* p = v.Find("path"); p && p->is_list())
+    for (const auto& pair : p->as_list())
+      if (pair.is_list() && pair.as_list().size() == 2)
+        t.path.emplace_back(Text(&pair.as_list()[0]), Text(&pair.as_list()[1]));
+  t.state = Text(v.Find("state"));
+  auto phase = ParseThreadPhase(Text(v.Find("phase")));
+  if (!phase) return Status::Corruption("thread " + std::to_string(t.id) + " has an unknown phase");
+  t.phase = *phase;
+  t.visit = Int(v.Find("visit"));
+  t.attempt = static_cast<int>(Int(v.Find("attempt")));
+  t.invocation = Text(v.Find("invocation"));
+  t.idem_key = Text(v.Find("idempotency_key"));
+  t.timer_key = Text(v.Find("timer"));
+  t.task_id = Text(v.Find("task"));
+  t.sub_key = Text(v.Find("subscription"));
+  t.sub_event = Text(v.Find("event"));
+  t.sub_value = Text(v.Find("event_key"));
+  if (const Value* f = v.Find("frame"); f && f->is_record()) {
+    t.has_frame = true;
+    t.frame = f->as_record();
+  }
+  if (const Value* i = v.Find("items"); i && i->is_list()) t.items = i->as_list();
+  t.next_item = Int(v.Find("next_item"));
+  t.running = Int(v.Find("running"));
+  if (const Value* r = v.Find("results"); r && r->is_list()) t.results = r->as_list();
+  t.children_left = Int(v.Find("children_left"));
+  return t;
+}
+
+// Everything in a snapshot but its data and threads: small fields, built as a record.
+Record SnapshotHeader(const Instance& in) {
+  Record r;
+  r["id"] = Value(in.id);
+  r["workflow"] = Value(in.workflow);
+  r["version"] = Value(std::int64_t{in.version});
+  r["business_key"] = Value(in.business_key);
+  r["correlation_id"] = Value(in.correlation_id);
+  r["status"] = Value(std::string(Name(in.status)));
+  if (!in.outcome.empty()) r["outcome"] = Value(in.outcome);
+  r["created_at"] = Value(in.created_at);
+  r["updated_at"] = Value(in.updated_at);
+  List undo;
+  for (const auto& u : in.undo) {
+    Record e;
+    e["step"] = Value(u.step);
+    e["connector"] = Value(u.connector);
+    e["operation"] = Value(u.operation);
+    e["idempotency_key"] = Value(u.key);
+    e["input"] = u.input;
+    undo.push_back(Value(std::move(e)));
+  }
+  r["undo"] = Value(std::move(undo));
+  if (!in.error.empty()) r["error"] = Value(in.error);
+  r["visits"] = Value(in.visits);
+  r["hist_seq"] = Value(in.hist_seq);
+  r["next_thread"] = Value(in.next_thread);
+  r["next_timer"] = Value(in.next_timer);
+  if (in.compensating) {
+    Record c;
+    c["cancel"] = Value(in.cancel_requested);
+    c["unhandled_error"] = Value(in.unhandled_error);
+    c["undone"] = Value(in.undone);
+    c["attempt"] = Value(std::int64_t{in.comp_attempt});
+    if (!in.comp_invocation.empty()) c["invocation"] = Value(in.comp_invocation);
+    if (!in.comp_timer.empty()) c["timer"] = Value(in.comp_timer);
+    r["compensation"] = Value(std::move(c));
+  }
+  return r;
+}
+
+}  // namespace
+
+std::string_view Name(ThreadPhase p) { return kPhaseNames[static_cast<size_t>(p)]; }
+
+std::optional<ThreadPhase> ParseThreadPhase(std::string_view text) {
+  for (size_t i = 0; i < kPhaseNames.size(); ++i)
+    if (kPhaseNames[i] == text) return static_cast<ThreadPhase>(i);
+  return std::nullopt;
+}
+
+Value ThreadToValue(const Thread& t) {
+  Record r;
+  r["id"] = Value(t.id);
+  r["parent"] = Value(t.parent);
+  List path;
+  for (const auto& [s, b] : t.path) path.push_back(Value(List{Value(s), Value(b)}));
+  r["path"] = Value(std::move(path));
+  r["state"] = Value(t.state);
+  r["phase"] = Value(std::string(Name(t.phase)));
+  r["visit"] = Value(t.visit);
+  r["attempt"] = Value(std::int64_t{t.attempt});
+  if (!t.invocation.empty()) r["invocation"] = Value(t.invocation);
+  if (!t.idem_key.empty()) r["idempotency_key"] = Value(t.idem_key);
+  if (!t.timer_key.empty()) r["timer"] = Value(t.timer_key);
+  if (!t.task_id.empty()) r["task"] = Value(t.task_id);
+  if (!t.sub_key.empty()) {
+    r["subscription"] = Value(t.sub_key);
+    r["event"] = Value(t.sub_event);
+    r["event_key"] = Value(t.sub_value);
+  }
+  if (t.has_frame) r["frame"] = Value(t.frame);
+  if (!t.items.empty() || t.next_item > 0) {
+    r["items"] = Value(t.items);
+    r["next_item"] = Value(t.next_item);
+    r["running"] = Value(t.running);
+    r["results"] = Value(t.results);
+  }
+  if (t.children_left > 0) r["children_left"] = Value(t.children_left);
+  return Value(std::move(r));
+}
+
+// The data record (often the largest part) is appended in place, never copied into a temporary.
+std::string EncodeSnapshot(const Instance& in) {
+  std::string out;
+  Value::AppendTaggedJson(out, SnapshotHeader(in));
+  out.pop_back();  // the header's closing brace
+  out += ",\"data\":";
+  Value::AppendTaggedJson(out, in.data);
+  out += ",\"threads\":[";
+  for (size_t i = 0; i < in.threads.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    ThreadToValue(in.threads[i]).AppendTaggedJson(out);
+  }
+  out += "]}";
+  return out;
+}
+
+Result<Instance> DecodeSnapshot(std::string_view text, std::string_view key) {
+  auto corrupt = [&](const std::string& why) {
+    return Status::Corruption("instance snapshot " + std::string(key) + ": " + why);
+  };
+  auto parsed = Value::FromTaggedJson(text);
+  if (!parsed.ok()) return corrupt(parsed.status().message());
+  const Value& v = *parsed;
+  if (!v.is_record()) return corrupt("not a record");
+  Instance in;
+  in.id = Text(v.Find("id"));
+  in.workflow = Text(v.Find("workflow"));
+  in.version = static_cast<int>(Int(v.Find("version")));
+  if (in.id.empty() || in.workflow.empty() || in.version <= 0) return corrupt("no id, workflow or version");
+  auto status = ParseInstanceStatus(Text(v.Find("status")));
+  if (!status) return corrupt("unknown status");
+  in.status = *status;
+  in.business_key = Text(v.Find("business_key"));
+  in.correlation_id = Text(v.Find("correlation_id"));
+  in.outcome = Text(v.Find("outcome"));
+  if (const Value* t = v.Find("created_at"); t && t->is_time()) in.created_at = t->as_time();
+  if (const Value* t = v.Find("updated_at"); t && t->is_time()) in.updated_at = t->as_time();
+  if (const Value* d = v.Find("data"); d && d->is_record()) in.data = d->as_record();
+  if (const Value* ts = v.Find("threads"); ts && ts->is_list())
+    for (const auto& t : ts->as_list()) {
+      auto thread = ThreadFromValue(t);
+      if (!thread.ok()) return corrupt(thread.status().message());
+      in.threads.push_back(std::move(*thread));
+    }
+  if (const Value* us = v.Find("undo"); us && us->is_list())
+    for (const auto& u : us->as_list()) {
+      UndoEntry e;
+      e.step = Text(u.Find("step"));
+      e.connector = Text(u.Find("connector"));
+      e.operation = Text(u.Find("operation"));
+      e.key = Text(u.Find("idempotency_key"));
+      if (const Value* i = u.Find("input")) e.input = *i;
+      in.undo.push_back(std::move(e));
+    }
+  if (const Value* e = v.Find("error"); e && e->is_record()) in.error = e->as_record();
+  if (const Value* vi = v.Find("visits"); vi && vi->is_record()) in.visits = vi->as_record();
+  in.hist_seq = Int(v.Find("hist_seq"));
+  in.next_thread = Int(v.Find("next_thread"), 1);
+  in.next_timer = Int(v.Find("next_timer"), 1);
+  if (const Value* c = v.Find("compensation"); c && c->is_record()) {
+    in.compensating = true;
+    in.cancel_requested = Flag(c->Find("cancel"));
+    in.unhandled_error = Flag(c->Find("unhandled_error"));
+    in.undone = Int(c->Find("undone"));
+    in.comp_attempt = static_cast<int>(Int(c->Find("attempt")));
+    in.comp_invocation = Text(c->Find("invocation"));
+    in.comp_timer = Text(c->Find("timer"));
+  }
+  return in;
+}
+
+}  // namespace rf::engine
