@@ -31,10 +31,11 @@ class Clock {
     return std::chrono::steady_clock::now();
   }
 
-  // Registers `on_jump` (const: watching does not change the time), called after every forward jump of the clock (not for the passing of
+  // Registers `on_jump`, called after every forward jump of the clock (not for the passing of
   // real time), on the thread that moved it, while a lock of the clock is held: it must be
   // quick (post work elsewhere) and must not call WatchJumps/UnwatchJumps/Advance. Returns an id
-  // for UnwatchJumps; 0 = this clock never jumps (nothing will be called). Thread-safe.
+  // for UnwatchJumps; 0 = this clock never jumps (nothing will be called). Thread-safe; const
+  // because watching does not change the time.
   virtual std::uint64_t WatchJumps(std::function<void()> on_jump) const {
     (void)on_jump;
     return 0;

@@ -143,7 +143,7 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
   struct Call {
     engine::Invocation inv;
     std::function<void(engine::CallResult)> done;
-    SteadyTime received;     // on the clock's SteadyNow()
+    SteadyTime received;                                  // on the clock's SteadyNow()
     std::chrono::steady_clock::time_point received_real;  // for the observer's elapsed time
     milliseconds budget{0};  // time allowed from `received`, for messages
     std::optional<std::chrono::steady_clock::time_point> due;  // real time, for the timer

@@ -378,8 +378,9 @@ TEST(ResilienceOnTheDeploymentClock, MovingAManualClockPastTheCoolDownLetsTheNex
 // a real timer: with a cool-down of an hour, only the jump can let them through in time.
 TEST(ResilienceOnTheDeploymentClock, AJumpWakesCallsWaitingForTheBreaker) {
   engine::ManualClock clock(Time{1'000'000});
-  Fixture f(nlohmann::json{{"breaker", {{"failures", 1}, {"cool_down", "1h"}, {"when_open", "wait"}}}},
-            On(clock));
+  Fixture f(
+      nlohmann::json{{"breaker", {{"failures", 1}, {"cool_down", "1h"}, {"when_open", "wait"}}}},
+      On(clock));
   f.state->SetAutoAnswer(engine::CallResult::Failure("unavailable", "down"));
   f.Call(1);
   EXPECT_EQ("open", f.connector.Counters().breaker);
@@ -415,8 +416,9 @@ TEST(ResilienceOnTheDeploymentClock, AJumpWakesCallsWaitingForARateToken) {
 // What the service runs on: the adjustable clock. An operator advancing it moves the breaker on.
 TEST(ResilienceOnTheDeploymentClock, AdvancingTheAdjustableClockEndsTheCoolDown) {
   engine::AdjustableClock clock;
-  Fixture f(nlohmann::json{{"breaker", {{"failures", 1}, {"cool_down", "1h"}, {"when_open", "wait"}}}},
-            On(clock));
+  Fixture f(
+      nlohmann::json{{"breaker", {{"failures", 1}, {"cool_down", "1h"}, {"when_open", "wait"}}}},
+      On(clock));
   f.state->SetAutoAnswer(engine::CallResult::Failure("unavailable", "down"));
   f.Call(1);
   EXPECT_EQ("open", f.connector.Counters().breaker);
@@ -432,8 +434,9 @@ TEST(ResilienceOnTheDeploymentClock, AdvancingTheAdjustableClockEndsTheCoolDown)
 // Nothing moves the adjustable clock: the cool-down passes in real time, as on the system clock.
 TEST(ResilienceOnTheDeploymentClock, AnUnmovedAdjustableClockWaitsInRealTime) {
   engine::AdjustableClock clock;
-  Fixture f(nlohmann::json{{"breaker", {{"failures", 1}, {"cool_down", "40ms"}, {"when_open", "wait"}}}},
-            On(clock));
+  Fixture f(
+      nlohmann::json{{"breaker", {{"failures", 1}, {"cool_down", "40ms"}, {"when_open", "wait"}}}},
+      On(clock));
   f.state->SetAutoAnswer(engine::CallResult::Failure("unavailable", "down"));
   f.Call(1);
   f.state->SetAutoAnswer(engine::CallResult::Success(Value(Record{})));
