@@ -789,9 +789,11 @@ TEST_P(OdooConnectorTest, SearchAfterDeadlineReadsThePreviousDeadlineOnTheDeploy
   call.input = Value::FromJson(kCreditNote).value();
   call.deadline = Time{ahead.Now().ms + 15'000};
   call.previous_attempt_deadline = Time{ahead.Now().ms + 300};
-  std::promise<CallResult> done;
-  auto f = done.get_future();
-  weak->Invoke(call, [&done](CallResult r) { done.set_value(std::move(r)); });
+  auto done = std::make_shared<std::promise<CallResult>>();
+  auto f = done->get_future();
+  weak->Invoke(call, [done](CallResult r) { done->set_value(std::move(r)); });
+  // Read on the wall clock, the previous deadline would be 4 h away: a wait, not an answer.
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(60)), std::future_status::ready);
   CallResult r = f.get();
   ASSERT_TRUE(r.ok) << r.error_kind << ": " << r.message;
   EXPECT_EQ(env->Records("account.move", R"([["x_rf_key", "=", "weak-clock"]])").size(), 1u);
