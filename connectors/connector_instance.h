@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "engine/clock.h"
 #include "engine/connector.h"
 
 namespace rf::connectors {
@@ -56,6 +57,9 @@ struct InstanceConfig {
   std::vector<std::filesystem::path> plugin_dirs;
   // Log sink for the instance; empty = standard error.
   LogFn log;
+  // The deployment's clock, the one the engine's deadlines are measured on (convert them with
+  // connectors/deadline.h); null = the system clock. Not owned; must outlive the instance.
+  const engine::Clock* clock = nullptr;
 };
 
 // Builds one instance of a connector type. Called on the host's thread; the instance may use

@@ -5,6 +5,7 @@
 //   ConnectorSetOptions opts;
 //   AddBuiltinFactories(opts.factories);          // http, odoo, webhook (connectors/builtin)
 //   opts.plugin_dirs = {"/usr/lib/retailflow/plugins"};
+//   opts.clock = &clock;                          // the clock the engine is given
 //   auto set = ConnectorSet::Create(config["connectors"], opts, io);
 //   if (!set.ok()) { ... set.status().message() names the entry ... }
 //   Engine engine(io, store, &clock, set->get(), ...);
@@ -40,10 +41,10 @@ struct ConnectorSetOptions {
       on_call;
   // Connector log lines; empty = standard error.
   LogFn log;
-  // Clocks for the resilience layer (see ResilienceOptions); empty = the real clocks. A host
-  // whose engine runs on a non-system Clock passes it as wall_now so deadlines agree.
-  WallNowFn wall_now;
-  SteadyNowFn steady_now;
+  // The deployment's clock, the same one the engine is given: deadlines are converted on it and
+  // the resilience layer's cool-downs and rate limits run on its SteadyNow() (so moving it moves
+  // breakers on). Null = the system clock. Not owned; must outlive the set.
+  const engine::Clock* clock = nullptr;
 };
 
 struct ConnectorState {

@@ -15,6 +15,9 @@
 // when_open = "wait", wait in the queue. After `cool_down` one probe call goes through
 // (half_open): success closes the circuit, an `unavailable`/`timeout` opens it again.
 //
+// Time: cool-downs and rate limits are measured on the deployment's clock (ResilienceOptions),
+// so an operator moving an adjustable clock moves breakers on; timeouts are real time.
+//
 // Threads: Invoke, Cancel, Counters and Shutdown are thread-safe; the wrapped connector may
 // answer on any thread. Timers run on the given io_context, which must outlive the connector and
 // be run by at least one thread for timeouts, rate limiting and breaker waits to progress.
@@ -32,6 +35,7 @@
 
 #include "common/status.h"
 #include "connectors/connector_instance.h"
+#include "engine/clock.h"
 
 namespace rf::connectors {
 
@@ -65,20 +69,18 @@ struct ConnectorCounters {
   std::uint64_t late_answers = 0;  // answers dropped because the call had already timed out
 };
 
-using SteadyNowFn = std::function<std::chrono::steady_clock::time_point()>;
-using WallNowFn = std::function<Time()>;
-// Called once per answered call (on the answering thread): the call, its result, and the time
-// from Invoke to the answer. Must be quick and thread-safe.
+// Called once per answered call (on the answering thread): the call, its result, and the real
+// time from Invoke to the answer. Must be quick and thread-safe.
 using CallObserver = std::function<void(const engine::Invocation&, const engine::CallResult&,
                                         std::chrono::nanoseconds)>;
 
 struct ResilienceOptions {
-  // The clock of the token bucket and the breaker (and of `elapsed`); default steady_clock.
-  // Tests inject one to move through cool-downs without sleeping.
-  SteadyNowFn steady_now;
-  // The clock that Invocation::deadline is measured against; default the system clock. A host
-  // whose engine runs on another Clock passes that clock here.
-  WallNowFn wall_now;
+  // The deployment's clock (null = the system clock). Invocation::deadline is measured on its
+  // Now(); the token bucket and the breaker's cool-down run on its SteadyNow(), and a jump of
+  // the clock wakes calls waiting for either, so moving a ManualClock or an AdjustableClock
+  // moves them on without real waiting. Per-call timeouts are real time: the budget left on
+  // the clock when the call arrives, spent in real time. Not owned; must outlive Shutdown().
+  const engine::Clock* clock = nullptr;
   CallObserver on_call;
 };
 

@@ -88,6 +88,7 @@ Result<std::unique_ptr<ConnectorSet>> ConnectorSet::Create(const json& connector
     config.base_dir = opts.base_dir;
     config.plugin_dirs = opts.plugin_dirs;
     config.log = opts.log;
+    config.clock = opts.clock;
     auto limits = ParseLimits(e.value("limits", json()));
     if (!limits.ok()) return Status::InvalidArgument(where + ": " + limits.status().message());
 
@@ -101,8 +102,7 @@ Result<std::unique_ptr<ConnectorSet>> ConnectorSet::Create(const json& connector
     if (!*made) return Status::Internal(where + ": the factory returned no connector");
 
     ResilienceOptions ro;
-    ro.steady_now = opts.steady_now;
-    ro.wall_now = opts.wall_now;
+    ro.clock = opts.clock;
     ro.on_call = opts.on_call;
     Entry entry;
     entry.name = config.name;

@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "connectors/deadline.h"
 #include "connectors/plugin.h"
 #include "engine/ir/machine.h"
 #include "retailflow/connector_abi.h"
@@ -147,6 +148,7 @@ struct PluginConnector::Core {
   std::string system;
   fs::path library;
   LogFn log;
+  const engine::Clock* clock = nullptr;  // the deployment's; never null after LoadPlugin
   std::uint64_t serial = 0;
   rf_host_api host{};
   rf_plugin_api api{};
@@ -272,7 +274,9 @@ extern "C" void HostComplete(rf_call* call, int ok, const char* error_kind, cons
   }
 }
 
-std::string CallJson(const engine::Invocation& call) {
+// The ABI speaks wall-clock time (connector_abi.h): both deadlines go out as the same real
+// instants on the system clock, whatever clock the deployment runs on.
+std::string CallJson(const engine::Invocation& call, const engine::Clock& clock) {
   std::string out = "{";
   auto member = [&](const char* key, const std::string& value) {
     out += json(key).dump() + ":" + json(value).dump() + ",";
@@ -283,10 +287,11 @@ std::string CallJson(const engine::Invocation& call) {
   member("correlation_id", call.correlation_id);
   member("operation", call.operation);
   out += "\"input\":" + (call.input.is_record() ? call.input.ToJson() : std::string("{}")) + ",";
-  out += "\"deadline_ms\":" + std::to_string(call.deadline.ms) + ",";
+  out += "\"deadline_ms\":" + std::to_string(WallClockDeadlineMs(call.deadline, clock)) + ",";
   out += "\"attempt\":" + std::to_string(call.attempt);
   if (call.previous_attempt_deadline.ms > 0) {
-    out += ",\"previous_attempt_deadline_ms\":" + std::to_string(call.previous_attempt_deadline.ms);
+    out += ",\"previous_attempt_deadline_ms\":" +
+           std::to_string(WallClockDeadlineMs(call.previous_attempt_deadline, clock));
   }
   out += "}";
   return out;
@@ -332,7 +337,7 @@ void PluginConnector::Invoke(const engine::Invocation& call,
     c.by_invocation[call.invocation_id] = seq;
     ++c.active_invokes;
   }
-  std::string text = CallJson(call);
+  std::string text = CallJson(call, *c.clock);
   c.api.invoke(c.api.plugin, text.c_str(), TokenOf(c.serial, seq));
   {
     std::lock_guard lock(c.mu);
@@ -412,6 +417,7 @@ Result<std::unique_ptr<PluginConnector>> LoadPlugin(const InstanceConfig& config
   core->system = config.system.empty() ? config.name : config.system;
   core->library = library;
   core->log = config.log;
+  core->clock = &ClockOrSystem(config.clock);
   core->host.abi_version = RF_CONNECTOR_ABI_VERSION;
   core->host.struct_size = sizeof(rf_host_api);
   core->host.host_context = core.get();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/time_text.h"
+#include "connectors/deadline.h"
 
 namespace rf::connectors {
 
@@ -142,7 +143,8 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
   struct Call {
     engine::Invocation inv;
     std::function<void(engine::CallResult)> done;
-    SteadyTime received;     // on the injected clock
+    SteadyTime received;                                  // on the clock's SteadyNow()
+    std::chrono::steady_clock::time_point received_real;  // for the observer's elapsed time
     milliseconds budget{0};  // time allowed from `received`, for messages
     std::optional<std::chrono::steady_clock::time_point> due;  // real time, for the timer
     std::atomic<bool> finished{false};                         // set under mu; read anywhere
@@ -160,16 +162,18 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
         limits(l),
         strand(asio::make_strand(io)),
         wake_timer(strand),
-        options(std::move(o)) {
-    if (!options.steady_now) options.steady_now = [] { return std::chrono::steady_clock::now(); };
-    if (!options.wall_now)
-      options.wall_now = [] {
-        return Time{std::chrono::duration_cast<milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count()};
-      };
+        options(std::move(o)),
+        clock(ClockOrSystem(options.clock)) {
     tokens = limits.burst;
-    last_refill = options.steady_now();
+    last_refill = clock.SteadyNow();
+  }
+
+  // Wakes waiting calls when the clock jumps (see ArmWake). Called once, after construction.
+  void WatchClock() {
+    std::weak_ptr<Core> weak = weak_from_this();
+    clock_watch = clock.WatchJumps([weak] {
+      if (auto self = weak.lock()) asio::post(self->strand, [self] { self->OnClockJump(); });
+    });
   }
 
   const std::string name;
@@ -178,6 +182,8 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
   asio::strand<asio::io_context::executor_type> strand;
   asio::steady_timer wake_timer;  // strand only
   ResilienceOptions options;
+  const engine::Clock& clock;
+  std::uint64_t clock_watch = 0;  // WatchJumps id; 0 = none
 
   mutable std::mutex mu;
   bool shut_down = false;
@@ -231,7 +237,7 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
       if (self->options.on_call) {
         self->options.on_call(call->inv, r,
                               std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  self->options.steady_now() - call->received));
+                                  std::chrono::steady_clock::now() - call->received_real));
       }
       auto done = std::move(call->done);
       done(std::move(r));
@@ -242,8 +248,12 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
     return engine::CallResult::Failure("unavailable", "circuit open for " + name);
   }
 
-  // Wakes Pump at `due` on the injected clock (re-checked then: with a fake clock that has not
-  // moved, the timer is simply armed again). Under mu.
+  // Wakes Pump at `due` on the clock's SteadyNow(). The wait is a real timer of `due - now`:
+  // right while the clock only follows real time. When the clock jumps (an operator advancing
+  // the adjustable clock, a test moving a ManualClock), OnClockJump cancels the timer and pumps
+  // at once, so a cool-down of "10 s of clock time" ends when the clock is moved 10 s, not 10
+  // real seconds later. Every wake-up re-checks, so an early or spurious one only re-arms.
+  // Under mu.
   void ArmWake(SteadyTime due, SteadyTime now) {
     auto delay = std::max<std::chrono::steady_clock::duration>(due - now, milliseconds(1));
     auto real_due = std::chrono::steady_clock::now() + delay;
@@ -265,10 +275,23 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
     });
   }
 
+  // The clock jumped: whatever waits for a wake-up is re-evaluated now. Strand only.
+  void OnClockJump() {
+    Work work;
+    {
+      std::lock_guard lock(mu);
+      if (!wake_armed) return;
+      wake_armed.reset();
+      wake_timer.cancel();
+      Pump(work);
+    }
+    Trampoline::Run(std::move(work));
+  }
+
   // Starts as many queued calls as the limits allow, oldest first. Under mu.
   void Pump(Work& work) {
     if (shut_down) return;
-    SteadyTime now = options.steady_now();
+    SteadyTime now = clock.SteadyNow();
     if (BreakerEnabled()) RefreshBreaker(now);
     while (!queue.empty()) {
       if (BreakerEnabled() &&
@@ -330,7 +353,7 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
   void RecordOutcome(const CallPtr& call, const engine::CallResult& r) {
     if (!BreakerEnabled()) return;
     bool failure = !r.ok && (r.error_kind == "unavailable" || r.error_kind == "timeout");
-    SteadyTime now = options.steady_now();
+    SteadyTime now = clock.SteadyNow();
     if (call->probe) {
       probe_in_flight = false;
       if (failure) {
@@ -410,7 +433,8 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
     auto call = std::make_shared<Call>();
     call->inv = inv;
     call->done = std::move(done);
-    call->received = options.steady_now();
+    call->received = clock.SteadyNow();
+    call->received_real = std::chrono::steady_clock::now();
     Work work;
     {
       std::lock_guard lock(mu);
@@ -422,7 +446,7 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
       } else {
         std::optional<milliseconds> budget = limits.timeout;
         if (inv.deadline.ms > 0) {
-          milliseconds left(inv.deadline.ms - options.wall_now().ms);
+          milliseconds left = Remaining(inv.deadline, clock);
           if (!budget || left < *budget) budget = left;
         }
         if (budget && budget->count() <= 0) {
@@ -438,9 +462,9 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
           if (open && !limits.breaker.wait_when_open) {
             Finish(call, CircuitOpen(), work);
           } else {
-            if (budget) {
+            if (budget) {  // real time from here: the budget is what the call may spend
               call->budget = *budget;
-              call->due = std::chrono::steady_clock::now() + *budget;
+              call->due = call->received_real + *budget;
             }
             queue.push_back(call);
             Pump(work);
@@ -485,6 +509,7 @@ struct ResilientConnector::Core : std::enable_shared_from_this<ResilientConnecto
       }
       counters.queued = 0;
     }
+    clock.UnwatchJumps(clock_watch);
     Trampoline::Run(std::move(work));
     auto self = shared_from_this();
     asio::post(strand, [self] { self->wake_timer.cancel(); });
@@ -496,7 +521,9 @@ ResilientConnector::ResilientConnector(std::string name, std::unique_ptr<Connect
                                        Limits limits, asio::io_context& io,
                                        ResilienceOptions options)
     : core_(std::make_shared<Core>(std::move(name), std::move(inner), limits, io,
-                                   std::move(options))) {}
+                                   std::move(options))) {
+  core_->WatchClock();
+}
 
 ResilientConnector::~ResilientConnector() { Shutdown(); }
 
@@ -515,7 +542,7 @@ void ResilientConnector::Cancel(const std::string& invocation_id) {
 
 ConnectorCounters ResilientConnector::Counters() const {
   std::lock_guard lock(core_->mu);
-  if (core_->BreakerEnabled()) core_->RefreshBreaker(core_->options.steady_now());
+  if (core_->BreakerEnabled()) core_->RefreshBreaker(core_->clock.SteadyNow());
   ConnectorCounters c = core_->counters;
   c.in_flight = core_->in_flight;
   c.queued = core_->queue.size();

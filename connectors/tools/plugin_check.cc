@@ -21,6 +21,7 @@
 
 #include "common/time_text.h"
 #include "connectors/plugin.h"
+#include "engine/clock.h"
 #include "engine/ir/machine.h"
 
 namespace {
@@ -37,11 +38,10 @@ void Fail(const std::string& what) {
   ++failures;
 }
 
-rf::Time WallNow() {
-  return rf::Time{std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count()};
-}
+// The check's deployment clock: the plugin is loaded with it, and the calls' deadlines are on it.
+const rf::engine::SystemClock kClock{};
+
+rf::Time WallNow() { return kClock.Now(); }
 
 json SampleValue(const std::string& type) {
   if (type == "text") return "sample";
@@ -185,6 +185,7 @@ int main(int argc, char** argv) {
   rf::connectors::InstanceConfig config;
   config.name = "checked";
   config.type = "plugin";
+  config.clock = &kClock;
   try {
     config.settings = json::parse(settings_text, nullptr, true, true);
   } catch (const json::exception& e) {

@@ -109,7 +109,7 @@ class Service::Impl {
       co.plugin_dirs.push_back(config_.Resolve(s));
     }
     co.base_dir = config_.base_dir;
-    co.wall_now = [this] { return clock_.Now(); };
+    co.clock = &clock_;  // the engine's clock: deadlines, cool-downs and rate limits on one time
     co.on_call = [this](const engine::Invocation& inv, const engine::CallResult& r, std::chrono::nanoseconds el) {
       metrics_.Observe("retailflow_step_seconds", {{"connector", inv.connector}, {"operation", inv.operation}},
                        std::chrono::duration<double>(el).count());

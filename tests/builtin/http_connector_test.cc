@@ -8,6 +8,7 @@
 #include <future>
 
 #include "connectors/builtin/builtin.h"
+#include "engine/clock.h"
 #include "tests/builtin/builtin_test_util.h"
 #include "tests/builtin/rest_test_server.h"
 
@@ -301,6 +302,50 @@ TEST_F(HttpConnectorTest, ExpiredInvocationDeadlineIsTimeout) {
   auto c = Make(Settings());
   ASSERT_TRUE(c);
   EXPECT_EQ(Call(*c, "get", Value(Record{}), /*timeout_ms=*/-1000).error_kind, "timeout");
+}
+
+// The deadline is on the deployment's clock, however far it is from the wall clock: with the
+// engine's clock 4 h ahead, a 150 ms budget still ends the call after 150 ms of real time
+// (converted with the wall clock, it would be 4 h away and the slow answer would arrive); with
+// the clock months behind, a 10 s budget is not taken for a deadline long passed.
+TEST_F(HttpConnectorTest, DeadlineIsTheBudgetLeftOnTheDeploymentClock) {
+  Reply slow = Reply::Json(200, "{}");
+  slow.delay = std::chrono::seconds(30);  // cut short when the server stops
+  server_.Route("/v1/slow", slow);
+  server_.Route("/v1/thing", Reply::Json(200, R"({"fine": true})"));
+  json settings = Settings();
+  settings["operations"].push_back({{"name", "slow"}, {"path", "/v1/slow"}});
+
+  engine::AdjustableClock ahead;
+  ahead.Advance(Duration{4 * 3600 * 1000});
+  auto make = [&](const engine::Clock* clock) {
+    InstanceConfig config;
+    config.name = "inventory";
+    config.type = "http";
+    config.settings = settings;
+    config.settings["base_url"] = server_.base_url();
+    config.clock = clock;
+    auto made = MakeHttpConnector(config, io_.io());
+    EXPECT_TRUE(made.ok()) << made.status().message();
+    return made.ok() ? std::move(*made) : nullptr;
+  };
+  auto c = make(&ahead);
+  ASSERT_TRUE(c);
+  auto call = MakeCall("slow", Value(Record{}));
+  call.deadline = Time{ahead.Now().ms + 150};
+  auto r = InvokeSync(*c, call);
+  EXPECT_EQ(r.error_kind, "timeout") << r.message;
+  EXPECT_NE(r.message.find("deadline"), std::string::npos) << r.message;
+
+  engine::ManualClock behind(Time{1'767'225'600'000});  // 2026-01-01T00:00:00Z
+  auto b = make(&behind);
+  ASSERT_TRUE(b);
+  auto fine = MakeCall("get", Value(Record{}));
+  fine.deadline = Time{behind.Now().ms + 10'000};
+  auto ok = InvokeSync(*b, fine);
+  EXPECT_TRUE(ok.ok) << ok.error_kind << ": " << ok.message;
+  c->Shutdown();
+  b->Shutdown();
 }
 
 TEST_F(HttpConnectorTest, MissingPathInputIsRejectedBeforeSending) {

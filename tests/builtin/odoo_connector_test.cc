@@ -20,6 +20,7 @@
 
 #include "common/value.h"
 #include "connectors/builtin/http_client.h"
+#include "engine/clock.h"
 
 namespace rf::connectors {
 namespace {
@@ -146,8 +147,10 @@ class OdooConnectorTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::unique_ptr<ConnectorInstance> Make(const std::string& key, const std::string& url = "",
-                                          const std::string& idempotency = "addon") {
+                                          const std::string& idempotency = "addon",
+                                          const engine::Clock* clock = nullptr) {
     InstanceConfig config;
+    config.clock = clock;
     config.name = "odoo";
     config.type = "odoo";
     config.settings = {{"url", url.empty() ? env->sim.url() : url},
@@ -765,6 +768,35 @@ TEST_P(OdooConnectorTest, SearchAfterDeadlineWaitsOutThePreviousAttempt) {
   List moves = env->Records("account.move", R"([["x_rf_key", "=", "weak-2"]])");
   ASSERT_EQ(moves.size(), 1u);
   EXPECT_EQ(moves[0].Find("state")->as_text(), "posted");
+  weak->Shutdown();
+}
+
+// The previous attempt's deadline is on the deployment's clock too: with the engine's clock 4 h
+// ahead of the wall clock, a previous deadline 300 ms away is waited out for 300 ms of real time
+// (read on the wall clock it would be 4 h away, beyond this attempt's own deadline, and refused).
+TEST_P(OdooConnectorTest, SearchAfterDeadlineReadsThePreviousDeadlineOnTheDeploymentClock) {
+  env->Admin("POST", "/__admin/addon", R"({"installed": false})");
+  engine::AdjustableClock ahead;
+  ahead.Advance(Duration{4 * 3600 * 1000});
+  auto weak = Make(kApiKey, "", "search_after_deadline", &ahead);
+  ASSERT_NE(weak, nullptr);
+  Invocation call;
+  call.instance_id = "inst-1";
+  call.invocation_id = "inv-clock";
+  call.idempotency_key = "weak-clock";
+  call.connector = "odoo";
+  call.operation = "create_credit_note";
+  call.input = Value::FromJson(kCreditNote).value();
+  call.deadline = Time{ahead.Now().ms + 15'000};
+  call.previous_attempt_deadline = Time{ahead.Now().ms + 300};
+  auto done = std::make_shared<std::promise<CallResult>>();
+  auto f = done->get_future();
+  weak->Invoke(call, [done](CallResult r) { done->set_value(std::move(r)); });
+  // Read on the wall clock, the previous deadline would be 4 h away: a wait, not an answer.
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  CallResult r = f.get();
+  ASSERT_TRUE(r.ok) << r.error_kind << ": " << r.message;
+  EXPECT_EQ(env->Records("account.move", R"([["x_rf_key", "=", "weak-clock"]])").size(), 1u);
   weak->Shutdown();
 }
 

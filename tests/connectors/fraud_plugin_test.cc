@@ -149,7 +149,7 @@ TEST(FraudPluginUnderEngine, FlowCallsScoreReturn) {
   ASSERT_TRUE(clock.Now().ms == 0);
   clock.Set(*ParseTime("2026-11-27T12:00:00Z"));
   ConnectorSetOptions opts;
-  opts.wall_now = [&clock] { return clock.Now(); };
+  opts.clock = &clock;
   auto set = ConnectorSet::Create(json::array({kFraud}), opts, io.io());
   ASSERT_TRUE(set.ok()) << set.status().message();
 

@@ -6,6 +6,7 @@
 
 #include "connectors/plugin.h"
 #include "connectors/resilience.h"
+#include "engine/clock.h"
 #include "tests/connectors/test_util.h"
 
 namespace rf::connectors::testing {
@@ -166,6 +167,37 @@ TEST(PluginLoader, CompletionFromAnotherThread) {
   }
   EXPECT_EQ(0u, p->outstanding());
   p->Shutdown();  // joins the plugin's threads
+}
+
+// The ABI speaks wall-clock time: a host on a clock far from the wall clock (here the start of
+// 2026) hands a plugin the same real instants, on the system clock, as its deadlines.
+TEST(PluginLoader, DeadlinesReachThePluginOnTheWallClock) {
+  engine::ManualClock clock(Time{1'767'225'600'000});  // 2026-01-01T00:00:00Z
+  InstanceConfig config = Config("probe");
+  config.clock = &clock;
+  auto p = LoadPlugin(config, RF_TEST_PLUGIN_DEADLINE_ECHO);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  auto call = MakeCall("c1", "echo");
+  call.deadline = Time{clock.Now().ms + 60'000};
+  call.previous_attempt_deadline = Time{clock.Now().ms + 30'000};
+  auto wall = [] { return engine::SystemClock().Now().ms; };
+  std::int64_t before = wall();
+  Answers answers;
+  (*p)->Invoke(call, answers.Callback(1));
+  auto r = answers.Get(1);
+  std::int64_t after = wall();
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(r->ok) << r->message;
+  auto got = [&](const char* field) {
+    auto n = r->output.Find(field)->as_number().ToInt64();
+    EXPECT_TRUE(n.has_value()) << field;
+    return n.value_or(0);
+  };
+  EXPECT_GE(got("deadline_ms"), before + 60'000);
+  EXPECT_LE(got("deadline_ms"), after + 60'000);
+  EXPECT_GE(got("previous_attempt_deadline_ms"), before + 30'000);
+  EXPECT_LE(got("previous_attempt_deadline_ms"), after + 30'000);
+  (*p)->Shutdown();
 }
 
 TEST(PluginLoader, ShutdownAnswersCallsThePluginLeftOpen) {

@@ -1,10 +1,12 @@
 // The resilience layer over a connector that holds its calls: timeouts, concurrency limit and
-// queue, token bucket, circuit breaker, counters. The bucket and breaker run on an injected
-// steady clock where the test needs determinism; timers are real and short.
+// queue, token bucket, circuit breaker, counters. The bucket and breaker run on the injected
+// deployment clock (a ManualClock or an AdjustableClock) where the test needs determinism:
+// moving it moves them on, with no real waiting; timers are real and short.
 #include "connectors/resilience.h"
 
 #include <atomic>
 
+#include "engine/clock.h"
 #include "tests/connectors/test_util.h"
 
 namespace rf::connectors::testing {
@@ -12,18 +14,14 @@ namespace {
 
 using std::chrono::milliseconds;
 
-class FakeSteady {
- public:
-  SteadyNowFn Fn() {
-    return [this] {
-      return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns_.load()));
-    };
-  }
-  void Advance(milliseconds d) { ns_ += std::chrono::nanoseconds(d).count(); }
+constexpr std::int64_t kSecond = 1000;
+constexpr std::int64_t kHour = 3600 * kSecond;
 
- private:
-  std::atomic<std::int64_t> ns_{std::chrono::nanoseconds(std::chrono::hours(1)).count()};
-};
+ResilienceOptions On(const engine::Clock& clock) {
+  ResilienceOptions o;
+  o.clock = &clock;
+  return o;
+}
 
 Limits L(const nlohmann::json& j) {
   auto l = ParseLimits(j);
@@ -134,9 +132,8 @@ TEST(Resilience, ARetryWaitsForTheTimedOutAttemptOfTheSameEffect) {
 }
 
 TEST(Resilience, TheEarlierOfDeadlineAndTimeoutWins) {
-  ResilienceOptions o;
-  o.wall_now = [] { return Time{1'000'000}; };
-  Fixture f(nlohmann::json{{"timeout", "10m"}}, o);
+  engine::ManualClock clock(Time{1'000'000});
+  Fixture f(nlohmann::json{{"timeout", "10m"}}, On(clock));
   auto call = MakeCall("c1");
   call.deadline = Time{1'000'000 + 20};  // 20 ms from "now"
   f.connector.Invoke(call, f.answers.Callback(1));
@@ -188,9 +185,8 @@ TEST(Resilience, QueueOverflowIsUnavailable) {
 }
 
 TEST(Resilience, QueuedCallTimesOutWhileWaiting) {
-  ResilienceOptions o;
-  o.wall_now = [] { return Time{1'000'000}; };
-  Fixture f(nlohmann::json{{"max_concurrency", 1}, {"timeout", "10m"}}, o);
+  engine::ManualClock clock(Time{1'000'000});
+  Fixture f(nlohmann::json{{"max_concurrency", 1}, {"timeout", "10m"}}, On(clock));
   f.Call(1);  // holds the only slot
   auto call = MakeCall("c2");
   call.deadline = Time{1'000'000 + 20};
@@ -204,17 +200,15 @@ TEST(Resilience, QueuedCallTimesOutWhileWaiting) {
 }
 
 TEST(Resilience, TokenBucketMakesCallsWaitForTokens) {
-  FakeSteady clock;
-  ResilienceOptions o;
-  o.steady_now = clock.Fn();
-  Fixture f(nlohmann::json{{"rate_per_second", 10}, {"burst", 2}}, o);
+  engine::ManualClock clock(Time{1'000'000});
+  Fixture f(nlohmann::json{{"rate_per_second", 10}, {"burst", 2}}, On(clock));
   for (int i = 1; i <= 4; ++i) f.Call(i);
   EXPECT_EQ(2u, f.state->started_count());  // the burst
   EXPECT_EQ(2u, f.connector.Counters().queued);
-  clock.Advance(milliseconds(100));  // one token
+  clock.Advance(Duration{100});  // one token
   ASSERT_TRUE(WaitUntil([&] { return f.state->started_count() == 3; }));
   EXPECT_EQ(1u, f.connector.Counters().queued);
-  clock.Advance(milliseconds(100));
+  clock.Advance(Duration{100});
   ASSERT_TRUE(WaitUntil([&] { return f.state->started_count() == 4; }));
   EXPECT_EQ((std::vector<std::string>{"c1", "c2", "c3", "c4"}), f.state->started_ids());
 }
@@ -230,10 +224,8 @@ TEST(Resilience, TokenBucketOnTheRealClockSpacesCalls) {
 }
 
 TEST(Resilience, BreakerOpensFailsFastProbesAndCloses) {
-  FakeSteady clock;
-  ResilienceOptions o;
-  o.steady_now = clock.Fn();
-  Fixture f(nlohmann::json{{"breaker", {{"failures", 3}, {"cool_down", "30s"}}}}, o);
+  engine::ManualClock clock(Time{1'000'000});
+  Fixture f(nlohmann::json{{"breaker", {{"failures", 3}, {"cool_down", "30s"}}}}, On(clock));
   f.state->SetAutoAnswer(engine::CallResult::Failure("unavailable", "down"));
   for (int i = 1; i <= 3; ++i) f.Call(i);
   auto c = f.connector.Counters();
@@ -247,7 +239,7 @@ TEST(Resilience, BreakerOpensFailsFastProbesAndCloses) {
   EXPECT_EQ("circuit open for inv", r4->message);
   EXPECT_EQ(3u, f.state->started_count());
 
-  clock.Advance(milliseconds(30000));
+  clock.Advance(Duration{30 * kSecond});
   EXPECT_EQ("half_open", f.connector.Counters().breaker);
   f.state->SetAutoAnswer(std::nullopt);  // hold the probe
   f.Call(5);                             // the probe
@@ -263,7 +255,7 @@ TEST(Resilience, BreakerOpensFailsFastProbesAndCloses) {
   f.state->SetAutoAnswer(engine::CallResult::Failure("timeout", "slow"));
   for (int i = 7; i <= 9; ++i) f.Call(i);
   EXPECT_EQ("open", f.connector.Counters().breaker);
-  clock.Advance(milliseconds(30000));
+  clock.Advance(Duration{30 * kSecond});
   f.Call(10);  // probe, fails
   c = f.connector.Counters();
   EXPECT_EQ("open", c.breaker);
@@ -353,6 +345,128 @@ TEST(Resilience, SynchronousAnswersDoNotRecursePerQueuedCall) {
   ASSERT_TRUE(f.state->Answer(engine::CallResult::Success(Value(Record{}))));
   EXPECT_EQ(20001u, f.answers.size());
   EXPECT_EQ(20001u, f.connector.Counters().succeeded);
+}
+
+// The deployment's clock moves the breaker on: a cool-down of an hour is over as soon as the
+// clock has been moved an hour, and the next call is let through as the probe.
+TEST(ResilienceOnTheDeploymentClock, MovingAManualClockPastTheCoolDownLetsTheNextCallThrough) {
+  engine::ManualClock clock(Time{1'000'000});
+  Fixture f(nlohmann::json{{"breaker", {{"failures", 2}, {"cool_down", "1h"}}}}, On(clock));
+  f.state->SetAutoAnswer(engine::CallResult::Failure("unavailable", "down"));
+  f.Call(1);
+  f.Call(2);
+  EXPECT_EQ("open", f.connector.Counters().breaker);
+  f.Call(3);
+  EXPECT_EQ("circuit open for inv", f.answers.Get(3)->message);
+  clock.Advance(Duration{kHour - 1});
+  f.Call(4);
+  EXPECT_EQ("circuit open for inv", f.answers.Get(4)->message) << "the cool-down is not over";
+  EXPECT_EQ(2u, f.state->started_count());
+
+  clock.Advance(Duration{1});
+  EXPECT_EQ("half_open", f.connector.Counters().breaker);
+  f.state->SetAutoAnswer(engine::CallResult::Success(Value(Record{})));
+  f.Call(5);
+  auto r5 = f.answers.Get(5);
+  ASSERT_TRUE(r5);
+  EXPECT_TRUE(r5->ok) << r5->message;
+  EXPECT_EQ(3u, f.state->started_count());
+  EXPECT_EQ("closed", f.connector.Counters().breaker);
+}
+
+// Calls waiting for an open breaker (when_open = "wait") are woken by the clock's jump, not by
+// a real timer: with a cool-down of an hour, only the jump can let them through in time.
+TEST(ResilienceOnTheDeploymentClock, AJumpWakesCallsWaitingForTheBreaker) {
+  engine::ManualClock clock(Time{1'000'000});
+  Fixture f(
+      nlohmann::json{{"breaker", {{"failures", 1}, {"cool_down", "1h"}, {"when_open", "wait"}}}},
+      On(clock));
+  f.state->SetAutoAnswer(engine::CallResult::Failure("unavailable", "down"));
+  f.Call(1);
+  EXPECT_EQ("open", f.connector.Counters().breaker);
+  f.state->SetAutoAnswer(engine::CallResult::Success(Value(Record{})));
+  f.Call(2);
+  f.Call(3);
+  EXPECT_EQ(2u, f.connector.Counters().queued);
+  clock.Advance(Duration{kHour});
+  auto r2 = f.answers.Get(2);
+  ASSERT_TRUE(r2);
+  EXPECT_TRUE(r2->ok) << r2->message;
+  auto r3 = f.answers.Get(3);
+  ASSERT_TRUE(r3);
+  EXPECT_TRUE(r3->ok) << r3->message;
+  EXPECT_EQ("closed", f.connector.Counters().breaker);
+}
+
+// The same for the token bucket: one call per 1000 s of clock time.
+TEST(ResilienceOnTheDeploymentClock, AJumpWakesCallsWaitingForARateToken) {
+  engine::ManualClock clock(Time{1'000'000});
+  Fixture f(nlohmann::json{{"rate_per_second", 0.001}, {"burst", 1}}, On(clock));
+  f.state->SetAutoAnswer(engine::CallResult::Success(Value(Record{})));
+  f.Call(1);
+  f.Call(2);
+  ASSERT_TRUE(f.answers.Get(1));
+  EXPECT_EQ(1u, f.connector.Counters().queued);
+  clock.Advance(Duration{1000 * kSecond});
+  auto r2 = f.answers.Get(2);
+  ASSERT_TRUE(r2);
+  EXPECT_TRUE(r2->ok) << r2->message;
+}
+
+// What the service runs on: the adjustable clock. An operator advancing it moves the breaker on.
+TEST(ResilienceOnTheDeploymentClock, AdvancingTheAdjustableClockEndsTheCoolDown) {
+  engine::AdjustableClock clock;
+  Fixture f(
+      nlohmann::json{{"breaker", {{"failures", 1}, {"cool_down", "1h"}, {"when_open", "wait"}}}},
+      On(clock));
+  f.state->SetAutoAnswer(engine::CallResult::Failure("unavailable", "down"));
+  f.Call(1);
+  EXPECT_EQ("open", f.connector.Counters().breaker);
+  f.state->SetAutoAnswer(engine::CallResult::Success(Value(Record{})));
+  f.Call(2);
+  clock.Advance(Duration{kHour});
+  auto r2 = f.answers.Get(2);
+  ASSERT_TRUE(r2);
+  EXPECT_TRUE(r2->ok) << r2->message;
+  EXPECT_EQ("closed", f.connector.Counters().breaker);
+}
+
+// Nothing moves the adjustable clock: the cool-down passes in real time, as on the system clock.
+TEST(ResilienceOnTheDeploymentClock, AnUnmovedAdjustableClockWaitsInRealTime) {
+  engine::AdjustableClock clock;
+  Fixture f(
+      nlohmann::json{{"breaker", {{"failures", 1}, {"cool_down", "40ms"}, {"when_open", "wait"}}}},
+      On(clock));
+  f.state->SetAutoAnswer(engine::CallResult::Failure("unavailable", "down"));
+  f.Call(1);
+  f.state->SetAutoAnswer(engine::CallResult::Success(Value(Record{})));
+  f.Call(2);
+  auto r2 = f.answers.Get(2);
+  ASSERT_TRUE(r2);
+  EXPECT_TRUE(r2->ok) << r2->message;
+  EXPECT_EQ("closed", f.connector.Counters().breaker);
+}
+
+// A deadline is measured on the deployment's clock, however far it is from the wall clock, and
+// what is left of it is spent in real time: 4 h ahead, a 20 ms budget is still 20 ms.
+TEST(ResilienceOnTheDeploymentClock, DeadlinesAreTheBudgetLeftOnTheClock) {
+  engine::AdjustableClock clock;
+  clock.Advance(Duration{4 * kHour});
+  Fixture f(nlohmann::json::object(), On(clock));
+  auto call = MakeCall("c1");
+  call.deadline = Time{clock.Now().ms + 20};
+  f.connector.Invoke(call, f.answers.Callback(1));
+  auto r = f.answers.Get(1);
+  ASSERT_TRUE(r);
+  EXPECT_EQ("timeout", r->error_kind);
+  EXPECT_NE(r->message.find("within 20ms"), std::string::npos) << r->message;
+  // A deadline already behind the clock never reaches the connector.
+  auto late = MakeCall("c2");
+  late.deadline = Time{clock.Now().ms - 1};
+  f.connector.Invoke(late, f.answers.Callback(2));
+  ASSERT_TRUE(f.answers.Get(2));
+  EXPECT_EQ("timeout", f.answers.Get(2)->error_kind);
+  EXPECT_EQ(1u, f.state->started_count());
 }
 
 }  // namespace

@@ -103,6 +103,21 @@ class StoreReturnTest(unittest.TestCase):
         self.assertEqual(st, 200, body)
         return [a for a in body["adjustments"] if return_id in a.get("reason", "")]
 
+    def odoo_counters(self):
+        """The odoo connector's counters (calls, breaker, breaker_openings, ...)."""
+        st, body, _ = self.s.api("GET", "/v1/connectors", role="viewer")
+        self.assertEqual(st, 200, body)
+        return [c for c in body["items"] if c["name"] == "odoo"][0]
+
+    def wait_odoo(self, pred, what, timeout=30):
+        deadline = time.time() + timeout
+        while True:
+            got = self.odoo_counters()
+            if pred(got):
+                return got
+            self.assertLess(time.time(), deadline, "odoo connector never %s: %s" % (what, got))
+            time.sleep(0.05)
+
     def history_types(self, iid):
         return [(h["type"], h.get("state")) for h in self.s.history(iid)]
 
@@ -258,11 +273,23 @@ class StoreReturnTest(unittest.TestCase):
             time.sleep(0.1)
         for sku in skus:
             self.assertEqual(self.stock("PAR-01", sku)[0], before[sku][0] + 1)
+        # The retries (moved on by the service's clock) keep failing until the odoo connector's
+        # circuit breaker opens (5 consecutive failures).
+        for _ in range(5):
+            before_calls = self.odoo_counters()["calls"]
+            if self.odoo_counters()["breaker_openings"] > 0:
+                break
+            self.s.advance("1m")
+            self.wait_odoo(lambda c: c["calls"] > before_calls, "called again after 1m", timeout=10)
+        self.wait_odoo(lambda c: c["breaker_openings"] > 0, "opened")
         self.assertEqual(sum(len(self.credit_notes(s["receipt_no"])) for s in sales), 0)
         self.s.sim_faults("odoo", down_until=0)
-        # Let the odoo connector's circuit breaker (cool-down 10s, real time) close again, then
-        # move the service's clock past the pending retry waits.
-        time.sleep(11)
+        # Moving the service's clock past the pending retry waits also moves the breaker past its
+        # cool-down (10s, on the same clock): it lets a probe through at once, with no real wait.
+        self.s.advance("10m")
+        self.assertIn(self.odoo_counters()["breaker"], ("half_open", "closed"))
+        self.wait_odoo(lambda c: c["breaker"] == "closed", "closed")
+        # Retries that the open circuit failed fast while the probe was out: due now.
         self.s.advance("10m")
         for iid in iids:
             self.s.wait_status(iid, "completed", timeout=90)

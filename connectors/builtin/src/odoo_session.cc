@@ -8,6 +8,8 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "connectors/deadline.h"
+
 namespace rf::connectors::odoo {
 
 namespace asio = boost::asio;
@@ -114,16 +116,12 @@ std::string Excerpt(const std::string& body) {
 
 Session::Session(std::shared_ptr<Shared> s, const Invocation& call) : s_(std::move(s)) {
   key_ = call.idempotency_key.empty() ? call.invocation_id : call.idempotency_key;
-  auto steady_now = std::chrono::steady_clock::now();
-  auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count();
-  deadline_ = call.deadline.ms > 0
-                  ? steady_now + std::chrono::milliseconds(call.deadline.ms - wall_ms)
-                  : steady_now + s_->default_timeout;
+  // Both deadlines are on the deployment's clock: what is left of them now, in real time.
+  auto start = std::chrono::steady_clock::now();
+  deadline_ = call.deadline.ms > 0 ? RealDeadline(call.deadline, *s_->clock, start)
+                                   : start + s_->default_timeout;
   if (call.previous_attempt_deadline.ms > 0) {
-    previous_deadline_ =
-        steady_now + std::chrono::milliseconds(call.previous_attempt_deadline.ms - wall_ms);
+    previous_deadline_ = RealDeadline(call.previous_attempt_deadline, *s_->clock, start);
   }
 }
 

@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include "connectors/deadline.h"
+
 namespace rf::connectors::odoo {
 
 namespace asio = boost::asio;
@@ -15,6 +17,7 @@ Result<std::shared_ptr<Shared>> ParseSettings(const InstanceConfig& c, asio::io_
   settings::Reader in(c);
   auto s = std::make_shared<Shared>();
   s->name = c.name;
+  s->clock = &ClockOrSystem(c.clock);
   const json& st = in.root();
   if (auto known = in.OnlyKnown(st, "", {"url", "db", "login", "api_key", "protocol", "reference_field",
                                          "reference_models", "default_customer_ref", "timeout", "tls",

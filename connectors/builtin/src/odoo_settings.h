@@ -42,6 +42,7 @@ struct Shared {
   std::chrono::milliseconds default_timeout{30000};
   Idempotency idempotency = Idempotency::kAddon;
   nlohmann::json describe;
+  const engine::Clock* clock = nullptr;  // the deployment's; deadlines are on it (deadline.h)
   std::unique_ptr<http::Client> client;
   std::atomic<std::int64_t> uid{0};  // JSON-RPC uid, 0 until authenticated
   std::atomic<std::int64_t> next_rpc_id{1};

@@ -21,6 +21,7 @@
 #include "connectors/builtin/src/rest_settings.h"
 #include "connectors/builtin/standard_webhooks.h"
 #include "connectors/builtin/webhook_connector.h"
+#include "connectors/deadline.h"
 
 namespace rf::connectors {
 namespace {
@@ -186,6 +187,8 @@ void OnResponse(const std::shared_ptr<RestShared>& s, const std::shared_ptr<Exch
 void Send(const std::shared_ptr<RestShared>& s, const std::shared_ptr<Exchange>& x) {
   http::Request req = x->request;
   if (s->mode == RestMode::kWebhook) {
+    // The receiver checks the timestamp against its own wall clock (replay protection), so it
+    // is real time, whatever the deployment's clock says.
     std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
@@ -299,7 +302,7 @@ class RestConnector final : public ConnectorInstance {
     } else if (has_body) {
       data = roots.Find("input") ? *roots.Find("input") : Value(Record{});
     }
-    auto wall_now = std::chrono::system_clock::now();
+    auto wall_now = std::chrono::system_clock::now();  // the envelope's time: see Send
     if (s_->mode == RestMode::kWebhook) {
       std::int64_t now_s =
           std::chrono::duration_cast<std::chrono::seconds>(wall_now.time_since_epoch()).count();
@@ -333,17 +336,10 @@ class RestConnector final : public ConnectorInstance {
     req.headers.emplace_back("Accept", "application/json");
     req.headers.emplace_back("User-Agent", "retailflow/0.1");
 
-    // Deadline: the invocation's wall-clock deadline on the steady clock; it bounds every
-    // attempt and every wait of this call.
-    auto steady_now = Clock::now();
-    if (call.deadline.ms > 0) {
-      std::int64_t wall_ms =
-          std::chrono::duration_cast<std::chrono::milliseconds>(wall_now.time_since_epoch())
-              .count();
-      x->deadline = steady_now + std::chrono::milliseconds(call.deadline.ms - wall_ms);
-    } else {
-      x->deadline = steady_now + s_->default_timeout;
-    }
+    // Deadline: the budget left on the deployment's clock, from now in real time; it bounds
+    // every attempt and every wait of this call.
+    x->deadline = call.deadline.ms > 0 ? RealDeadline(call.deadline, *s_->clock)
+                                       : Clock::now() + s_->default_timeout;
     req.deadline = x->deadline;
     x->done = std::move(done);
     Send(s_, x);

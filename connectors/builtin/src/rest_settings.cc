@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "connectors/builtin/standard_webhooks.h"
+#include "connectors/deadline.h"
 
 namespace rf::connectors {
 namespace {
@@ -216,6 +217,7 @@ Result<std::shared_ptr<RestShared>> ParseRestSettings(const InstanceConfig& conf
   auto s = std::make_shared<RestShared>();
   s->mode = mode;
   s->name = config.name;
+  s->clock = &ClockOrSystem(config.clock);
   s->io = &io;
   Reader in(config);
   const json& st = in.root();

@@ -64,6 +64,7 @@ struct RestShared {
   std::map<std::string, RestOperation, std::less<>> operations;
   nlohmann::json describe;
   boost::asio::io_context* io = nullptr;
+  const engine::Clock* clock = nullptr;  // the deployment's; deadlines are on it (deadline.h)
   std::unique_ptr<http::Client> client;
   std::atomic<bool> shut_down{false};
 

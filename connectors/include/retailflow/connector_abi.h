@@ -153,7 +153,10 @@ typedef struct rf_plugin_api {
    *    "operation":       one of describe's operation names,
    *    "input":           a JSON object (numbers are exact decimal text; times ISO-8601 UTC
    *                       strings; durations text like "1h30m"),
-   *    "deadline_ms":     give up by then: milliseconds since the Unix epoch (UTC, wall clock);
+   *    "deadline_ms":     give up by then: milliseconds since the Unix epoch (UTC) on the
+   *                       wall clock of the host's machine, i.e. the host's wall clock when it
+   *                       hands over the call plus the budget the call has left, whatever clock
+   *                       the host's engine runs on (a demo's clock may be hours ahead);
    *                       0 = no deadline,
    *    "attempt":         1 for the first attempt,
    *    "previous_attempt_deadline_ms":

@@ -59,7 +59,9 @@ struct Call {
   std::string correlation_id;
   std::string operation;
   nlohmann::json input = nlohmann::json::object();
-  std::int64_t deadline_ms = 0;  // Unix epoch milliseconds; 0 = none
+  // Unix epoch milliseconds on this machine's wall clock (the host converts from its engine's
+  // clock: now + the budget left); 0 = none. Spend `deadline_ms - now` from when the call came.
+  std::int64_t deadline_ms = 0;
   int attempt = 1;
   // After a host restart: the deadline of the attempt that was in flight (0 = none).
   std::int64_t previous_attempt_deadline_ms = 0;
