@@ -478,11 +478,14 @@ int Main(int argc, char** argv) {
 
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
+  // Two threads and two partitions: kills land while both partitions are mid-commit.
   std::thread io_thread([&io] { io.run(); });
+  std::thread io_thread2([&io] { io.run(); });
 
   engine::SystemClock clock;
   engine::EngineOptions options;
   options.tick_interval = Duration{20};
+  options.partitions = 2;
   options.undo_first_wait = Duration{30};
   options.undo_max_wait = Duration{300};
   engine::Engine eng(io, store->get(), &clock, &registry, options);
