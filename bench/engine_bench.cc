@@ -12,6 +12,7 @@
 //
 // Usage: rf_bench_engine [--parked=N] [--seconds=S] [--dir=PATH] [--no-baseline] [--no-group]
 //                        [--levels=C1,C2,...] [--latency-n=N] [--json]
+//   --partitions engine partitions, each with a thread of its own (default 2: one per core)
 //   --levels     the concurrencies of the throughput part (default 16,64,256,1024)
 //   --no-group   skip the group-commit baseline (3 s)
 //   --json       the human-readable figures go to stderr and stdout gets one JSON line at the end
@@ -139,14 +140,21 @@ ir::Machine Compile(const char* source) {
   return *m;
 }
 
+// The engine's threads: one per partition (--partitions), as the service runs them.
+int g_threads = 2;
+
 struct Host {
   boost::asio::io_context io;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
+  std::vector<std::thread> threads = [this] {
+    std::vector<std::thread> t;
+    for (int i = 0; i < g_threads; ++i) t.emplace_back([this] { io.run(); });
+    return t;
+  }();
   ~Host() {
     work.reset();
     io.stop();
-    thread.join();
+    for (auto& t : threads) t.join();
   }
 };
 
@@ -293,6 +301,7 @@ int main(int argc, char** argv) {
     if (a == "--no-baseline") baseline = false;
     if (a == "--no-group") group = false;
     if (a == "--json") json = true;
+    if (a.rfind("--partitions=", 0) == 0) g_threads = std::clamp(std::atoi(a.c_str() + 13), 1, 16);
     if (a.rfind("--latency-n=", 0) == 0) latency_n = std::max(1, std::atoi(a.c_str() + 12));
     if (a.rfind("--levels=", 0) == 0) {
       levels.clear();
@@ -325,6 +334,7 @@ int main(int argc, char** argv) {
   if (!store.ok()) return 1;
   Runner runner;
   engine::EngineOptions options;
+  options.partitions = g_threads;
   options.on_terminal = [&runner](const std::string& id, const std::string&, const std::string& status) {
     if (runner.refill) {
       ++runner.finished;
