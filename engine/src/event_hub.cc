@@ -36,7 +36,11 @@ std::optional<EventSource::Taken> EventHub::TakeOrWait(const std::string& event,
     found = Taken{k, d ? *d : Value()};
     return true;
   };
-  (void)store_->ScanPrefix(prefix, [&](std::string_view k, std::string_view v) { return !consider(std::string(k), v); });
+  // A failed scan is reported and read as "no early event": the thread waits for the next
+  // delivery, and an event kept in the store stays there until it expires.
+  Status scanned =
+      store_->ScanPrefix(prefix, [&](std::string_view k, std::string_view v) { return !consider(std::string(k), v); });
+  if (!scanned.ok() && on_error_) on_error_("reading early events", scanned);
   if (!found)
     for (auto it = pending_.lower_bound(prefix); it != pending_.end() && it->first.rfind(prefix, 0) == 0; ++it)
       if (consider(it->first, it->second)) break;

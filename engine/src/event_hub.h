@@ -21,7 +21,10 @@ namespace rf::engine {
 
 class EventHub : public EventSource {
  public:
-  EventHub(state::StateStore* store, state::GroupCommitter* committer) : store_(store), committer_(committer) {}
+  // `on_error` hears of errors no caller can receive (a failed scan while taking an early event).
+  EventHub(state::StateStore* store, state::GroupCommitter* committer,
+           std::function<void(const char*, const Status&)> on_error)
+      : store_(store), committer_(committer), on_error_(std::move(on_error)) {}
 
   std::optional<Taken> TakeOrWait(const std::string& event, const std::string& key, const std::string& instance_id,
                                   std::int64_t thread, Time now, std::vector<std::string>* expired) override;
@@ -54,6 +57,7 @@ class EventHub : public EventSource {
 
   state::StateStore* store_;
   state::GroupCommitter* committer_;
+  std::function<void(const char*, const Status&)> on_error_;
   std::mutex mu_;
   std::map<std::string, std::string> pending_;  // early events being committed: key -> record
   std::set<std::string> taken_;                  // early events taken by transitions not yet durable

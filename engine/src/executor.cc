@@ -52,7 +52,7 @@ EngineParts::EngineParts(state::StateStore* s, const Clock* c, ConnectorRegistry
     : store(s), clock(c), connectors(r), options_storage(std::move(o)), interpreter(InterpreterOptionsOf(options_storage)) {
   committer_storage = std::make_unique<state::GroupCommitter>(store, options_storage.max_group_bytes);
   committer = committer_storage.get();
-  hub = std::make_unique<EventHub>(store, committer);
+  hub = std::make_unique<EventHub>(store, committer, [this](const char* what, const Status& s) { Dropped(what, s); });
   events = hub.get();
 }
 
