@@ -1,5 +1,7 @@
 #include "instance_view.h"
 
+#include "snapshot_codec.h"
+
 namespace rf::engine {
 
 namespace {
@@ -7,9 +9,7 @@ Value ThreadView(const Thread& t) {
   Record r;
   r["id"] = Value(t.id);
   r["parent"] = Value(t.parent);
-  List path;
-  for (const auto& [s, b] : t.path) path.push_back(Value(List{Value(s), Value(b)}));
-  r["path"] = Value(std::move(path));
+  r["path"] = PathToValue(t);
   r["state"] = Value(t.state);
   r["phase"] = Value(std::string(Name(t.phase)));
   r["visit"] = Value(t.visit);

@@ -8,6 +8,7 @@
 #include "engine/ir/eval.h"
 #include "interpretation.h"
 #include "state/keys.h"
+#include "value_fields.h"
 
 namespace rf::engine {
 
@@ -28,10 +29,6 @@ void CollectSavedNames(const ir::Region& r, std::set<std::string>& out) {
   }
 }
 
-std::int64_t Int(const Value* v) {
-  if (v == nullptr || !v->is_number()) return 0;
-  return v->as_number().ToInt64().value_or(0);
-}
 
 }  // namespace
 
@@ -278,7 +275,7 @@ void Interpretation::Enter(Thread& t) {
     return;
   }
   std::string vkey = StatePath(t);
-  std::int64_t visit = Int(in_.visits.count(vkey) ? &in_.visits[vkey] : nullptr) + 1;
+  std::int64_t visit = IntField(in_.visits.count(vkey) ? &in_.visits[vkey] : nullptr) + 1;
   in_.visits[vkey] = Value(visit);
   t.visit = visit;
   switch (s->kind) {

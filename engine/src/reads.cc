@@ -6,6 +6,7 @@
 #include "instance_view.h"
 #include "snapshot_codec.h"
 #include "state/keys.h"
+#include "value_fields.h"
 
 namespace rf::engine {
 
@@ -60,7 +61,6 @@ Result<std::vector<std::string>> IndexedIds(state::StateStore& store, const std:
   return ids;
 }
 
-std::string Text(const Value* v) { return v != nullptr && v->is_text() ? v->as_text() : std::string(); }
 
 }  // namespace
 
@@ -124,9 +124,9 @@ Result<InstancePage> Engine::QueryInstances(const InstanceQuery& q) const {
   InstancePage page;
   size_t limit = std::clamp<size_t>(q.limit, 1, 1000);
   auto matches = [&](const Value& v) {
-    if (!q.workflow.empty() && Text(v.Find("workflow")) != q.workflow) return false;
-    if (!q.status.empty() && Text(v.Find("status")) != q.status) return false;
-    if (!q.business_key.empty() && Text(v.Find("business_key")) != q.business_key) return false;
+    if (!q.workflow.empty() && TextField(v.Find("workflow")) != q.workflow) return false;
+    if (!q.status.empty() && TextField(v.Find("status")) != q.status) return false;
+    if (!q.business_key.empty() && TextField(v.Find("business_key")) != q.business_key) return false;
     return true;
   };
   if (!q.business_key.empty()) {
@@ -181,9 +181,9 @@ Result<std::vector<Value>> Engine::ListTasks(const std::string& role, const std:
   if (!all.ok()) return all.status();
   std::vector<Value> out;
   for (auto& t : *all) {
-    std::string st = Text(t.Find("status"));
+    std::string st = TextField(t.Find("status"));
     bool status_ok = status.empty() || (status == "closed" ? st != "open" : st == status);
-    if (status_ok && (role.empty() || Text(t.Find("role")) == role)) out.push_back(std::move(t));
+    if (status_ok && (role.empty() || TextField(t.Find("role")) == role)) out.push_back(std::move(t));
     if (out.size() >= limit) break;
   }
   return out;

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "value_fields.h"
 namespace rf::engine {
 
 namespace {
@@ -9,44 +10,38 @@ namespace {
 constexpr std::array<std::string_view, 10> kPhaseNames = {"ready", "calling", "retry", "timer", "event",
                                                           "task",  "joining", "held",  "done",  "cancelled"};
 
-std::int64_t Int(const Value* v, std::int64_t fallback = 0) {
-  if (v == nullptr || !v->is_number()) return fallback;
-  return v->as_number().ToInt64().value_or(fallback);
-}
-std::string Text(const Value* v) { return v != nullptr && v->is_text() ? v->as_text() : std::string(); }
-bool Flag(const Value* v) { return v != nullptr && v->is_bool() && v->as_bool(); }
 
 Result<Thread> ThreadFromValue(const Value& v) {
   if (!v.is_record()) return Status::Corruption("a thread is not a record");
   Thread t;
-  t.id = Int(v.Find("id"));
-  t.parent = Int(v.Find("parent"), -1);
+  t.id = IntField(v.Find("id"));
+  t.parent = IntField(v.Find("parent"), -1);
   if (const Value* p = v.Find("path"); p && p->is_list())
     for (const auto& pair : p->as_list())
       if (pair.is_list() && pair.as_list().size() == 2)
-        t.path.emplace_back(Text(&pair.as_list()[0]), Text(&pair.as_list()[1]));
-  t.state = Text(v.Find("state"));
-  auto phase = ParseThreadPhase(Text(v.Find("phase")));
+        t.path.emplace_back(TextField(&pair.as_list()[0]), TextField(&pair.as_list()[1]));
+  t.state = TextField(v.Find("state"));
+  auto phase = ParseThreadPhase(TextField(v.Find("phase")));
   if (!phase) return Status::Corruption("thread " + std::to_string(t.id) + " has an unknown phase");
   t.phase = *phase;
-  t.visit = Int(v.Find("visit"));
-  t.attempt = static_cast<int>(Int(v.Find("attempt")));
-  t.invocation = Text(v.Find("invocation"));
-  t.idem_key = Text(v.Find("idempotency_key"));
-  t.timer_key = Text(v.Find("timer"));
-  t.task_id = Text(v.Find("task"));
-  t.sub_key = Text(v.Find("subscription"));
-  t.sub_event = Text(v.Find("event"));
-  t.sub_value = Text(v.Find("event_key"));
+  t.visit = IntField(v.Find("visit"));
+  t.attempt = static_cast<int>(IntField(v.Find("attempt")));
+  t.invocation = TextField(v.Find("invocation"));
+  t.idem_key = TextField(v.Find("idempotency_key"));
+  t.timer_key = TextField(v.Find("timer"));
+  t.task_id = TextField(v.Find("task"));
+  t.sub_key = TextField(v.Find("subscription"));
+  t.sub_event = TextField(v.Find("event"));
+  t.sub_value = TextField(v.Find("event_key"));
   if (const Value* f = v.Find("frame"); f && f->is_record()) {
     t.has_frame = true;
     t.frame = f->as_record();
   }
   if (const Value* i = v.Find("items"); i && i->is_list()) t.items = i->as_list();
-  t.next_item = Int(v.Find("next_item"));
-  t.running = Int(v.Find("running"));
+  t.next_item = IntField(v.Find("next_item"));
+  t.running = IntField(v.Find("running"));
   if (const Value* r = v.Find("results"); r && r->is_list()) t.results = r->as_list();
-  t.children_left = Int(v.Find("children_left"));
+  t.children_left = IntField(v.Find("children_left"));
   return t;
 }
 
@@ -101,13 +96,17 @@ std::optional<ThreadPhase> ParseThreadPhase(std::string_view text) {
   return std::nullopt;
 }
 
+Value PathToValue(const Thread& t) {
+  List path;
+  for (const auto& [s, b] : t.path) path.push_back(Value(List{Value(s), Value(b)}));
+  return Value(std::move(path));
+}
+
 Value ThreadToValue(const Thread& t) {
   Record r;
   r["id"] = Value(t.id);
   r["parent"] = Value(t.parent);
-  List path;
-  for (const auto& [s, b] : t.path) path.push_back(Value(List{Value(s), Value(b)}));
-  r["path"] = Value(std::move(path));
+  r["path"] = PathToValue(t);
   r["state"] = Value(t.state);
   r["phase"] = Value(std::string(Name(t.phase)));
   r["visit"] = Value(t.visit);
@@ -157,16 +156,16 @@ Result<Instance> DecodeSnapshot(std::string_view text, std::string_view key) {
   const Value& v = *parsed;
   if (!v.is_record()) return corrupt("not a record");
   Instance in;
-  in.id = Text(v.Find("id"));
-  in.workflow = Text(v.Find("workflow"));
-  in.version = static_cast<int>(Int(v.Find("version")));
+  in.id = TextField(v.Find("id"));
+  in.workflow = TextField(v.Find("workflow"));
+  in.version = static_cast<int>(IntField(v.Find("version")));
   if (in.id.empty() || in.workflow.empty() || in.version <= 0) return corrupt("no id, workflow or version");
-  auto status = ParseInstanceStatus(Text(v.Find("status")));
+  auto status = ParseInstanceStatus(TextField(v.Find("status")));
   if (!status) return corrupt("unknown status");
   in.status = *status;
-  in.business_key = Text(v.Find("business_key"));
-  in.correlation_id = Text(v.Find("correlation_id"));
-  in.outcome = Text(v.Find("outcome"));
+  in.business_key = TextField(v.Find("business_key"));
+  in.correlation_id = TextField(v.Find("correlation_id"));
+  in.outcome = TextField(v.Find("outcome"));
   if (const Value* t = v.Find("created_at"); t && t->is_time()) in.created_at = t->as_time();
   if (const Value* t = v.Find("updated_at"); t && t->is_time()) in.updated_at = t->as_time();
   if (const Value* d = v.Find("data"); d && d->is_record()) in.data = d->as_record();
@@ -179,26 +178,26 @@ Result<Instance> DecodeSnapshot(std::string_view text, std::string_view key) {
   if (const Value* us = v.Find("undo"); us && us->is_list())
     for (const auto& u : us->as_list()) {
       UndoEntry e;
-      e.step = Text(u.Find("step"));
-      e.connector = Text(u.Find("connector"));
-      e.operation = Text(u.Find("operation"));
-      e.key = Text(u.Find("idempotency_key"));
+      e.step = TextField(u.Find("step"));
+      e.connector = TextField(u.Find("connector"));
+      e.operation = TextField(u.Find("operation"));
+      e.key = TextField(u.Find("idempotency_key"));
       if (const Value* i = u.Find("input")) e.input = *i;
       in.undo.push_back(std::move(e));
     }
   if (const Value* e = v.Find("error"); e && e->is_record()) in.error = e->as_record();
   if (const Value* vi = v.Find("visits"); vi && vi->is_record()) in.visits = vi->as_record();
-  in.hist_seq = Int(v.Find("hist_seq"));
-  in.next_thread = Int(v.Find("next_thread"), 1);
-  in.next_timer = Int(v.Find("next_timer"), 1);
+  in.hist_seq = IntField(v.Find("hist_seq"));
+  in.next_thread = IntField(v.Find("next_thread"), 1);
+  in.next_timer = IntField(v.Find("next_timer"), 1);
   if (const Value* c = v.Find("compensation"); c && c->is_record()) {
     in.compensating = true;
-    in.cancel_requested = Flag(c->Find("cancel"));
-    in.unhandled_error = Flag(c->Find("unhandled_error"));
-    in.undone = Int(c->Find("undone"));
-    in.comp_attempt = static_cast<int>(Int(c->Find("attempt")));
-    in.comp_invocation = Text(c->Find("invocation"));
-    in.comp_timer = Text(c->Find("timer"));
+    in.cancel_requested = FlagField(c->Find("cancel"));
+    in.unhandled_error = FlagField(c->Find("unhandled_error"));
+    in.undone = IntField(c->Find("undone"));
+    in.comp_attempt = static_cast<int>(IntField(c->Find("attempt")));
+    in.comp_invocation = TextField(c->Find("invocation"));
+    in.comp_timer = TextField(c->Find("timer"));
   }
   return in;
 }

@@ -16,5 +16,7 @@ std::string EncodeSnapshot(const Instance& in);
 Result<Instance> DecodeSnapshot(std::string_view text, std::string_view key);
 
 Value ThreadToValue(const Thread& t);
+// A thread's region path as a list of [state, branch] pairs (snapshot and view alike).
+Value PathToValue(const Thread& t);
 
 }  // namespace rf::engine

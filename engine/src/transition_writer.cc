@@ -4,18 +4,12 @@
 
 #include "snapshot_codec.h"
 #include "state/keys.h"
+#include "value_fields.h"
 
 namespace rf::engine {
 
 namespace keys = state::keys;
 
-namespace {
-std::int64_t Int(const Value* v, std::int64_t fallback = 0) {
-  if (v == nullptr || !v->is_number()) return fallback;
-  return v->as_number().ToInt64().value_or(fallback);
-}
-std::string Text(const Value* v) { return v != nullptr && v->is_text() ? v->as_text() : std::string(); }
-}  // namespace
 
 std::string OutboxRecord(const Invocation& inv, Duration timeout) {
   Record r;
@@ -34,16 +28,16 @@ std::string OutboxRecord(const Invocation& inv, Duration timeout) {
 
 Invocation InvocationFromOutbox(const Value& v, Time now, Duration default_timeout) {
   Invocation inv;
-  inv.instance_id = Text(v.Find("instance"));
-  inv.invocation_id = Text(v.Find("invocation"));
-  inv.idempotency_key = Text(v.Find("idempotency_key"));
-  inv.correlation_id = Text(v.Find("correlation_id"));
-  inv.connector = Text(v.Find("connector"));
-  inv.operation = Text(v.Find("operation"));
+  inv.instance_id = TextField(v.Find("instance"));
+  inv.invocation_id = TextField(v.Find("invocation"));
+  inv.idempotency_key = TextField(v.Find("idempotency_key"));
+  inv.correlation_id = TextField(v.Find("correlation_id"));
+  inv.connector = TextField(v.Find("connector"));
+  inv.operation = TextField(v.Find("operation"));
   if (const Value* i = v.Find("input")) inv.input = *i;
-  inv.attempt = static_cast<int>(Int(v.Find("attempt"), 1));
-  inv.deadline = Time{now.ms + Int(v.Find("timeout_ms"), default_timeout.ms)};
-  inv.previous_attempt_deadline = Time{Int(v.Find("deadline_ms"), 0)};
+  inv.attempt = static_cast<int>(IntField(v.Find("attempt"), 1));
+  inv.deadline = Time{now.ms + IntField(v.Find("timeout_ms"), default_timeout.ms)};
+  inv.previous_attempt_deadline = Time{IntField(v.Find("deadline_ms"), 0)};
   return inv;
 }
 
@@ -63,7 +57,7 @@ void WriteTransition(const Instance& in, std::optional<InstanceStatus> old_statu
                      const TaskReader& read_task, state::WriteBatch& b) {
   for (const auto& h : tx.history) {
     auto it = h.find("seq");
-    b.Put(keys::History(in.id, Int(it == h.end() ? nullptr : &it->second)), Value(h).ToTaggedJson());
+    b.Put(keys::History(in.id, IntField(it == h.end() ? nullptr : &it->second)), Value(h).ToTaggedJson());
   }
   for (const auto& k : tx.buffered_events_taken) b.Delete(k);
   for (const auto& k : tx.timers_cleared) b.Delete(k);
@@ -77,7 +71,7 @@ void WriteTransition(const Instance& in, std::optional<InstanceStatus> old_statu
   // A task may open and close in one transition (a sibling branch failed at once): merge with it.
   std::map<std::string, const Record*> opened;
   for (const auto& t : tx.tasks_opened) {
-    const std::string id = Text(&t.task.at("id"));
+    const std::string id = TextField(&t.task.at("id"));
     opened[id] = &t.task;
     b.Put(keys::Task(id), Value(t.task).ToTaggedJson());
     b.Put(keys::OpenTask(t.role, id), "");
@@ -97,7 +91,7 @@ void WriteTransition(const Instance& in, std::optional<InstanceStatus> old_statu
       task.Set("comment", Value(c.comment));
     }
     b.Put(keys::Task(c.task_id), task.ToTaggedJson());
-    b.Delete(keys::OpenTask(c.role.empty() ? Text(task.Find("role")) : c.role, c.task_id));
+    b.Delete(keys::OpenTask(c.role.empty() ? TextField(task.Find("role")) : c.role, c.task_id));
   }
   for (const auto& inv : tx.calls_settled) b.Delete(keys::Outbox(in.id, inv));
   for (const auto& c : tx.calls) b.Put(keys::Outbox(in.id, c.invocation.invocation_id), OutboxRecord(c.invocation, c.timeout));
