@@ -93,7 +93,7 @@ class RequestReader {
   bool started_ = false, head_fed_ = false, refused_ = false;
   bool keep_alive_ = false;
   unsigned version_ = 11;
-  size_t head_bytes_ = 0, head_fields_ = 0, extension_bytes_ = 0;
+  size_t head_bytes_ = 0, head_fields_ = 0;
 };
 
 }  // namespace rf::server

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "server/request_target.h"
+#include "server/src/chunked_body.h"
 
 namespace rf::server {
 
@@ -81,8 +82,8 @@ std::optional<std::string> CheckHeadLines(std::string_view head) {
 
 struct RequestReader::Parser {
   http::request_parser<http::string_body> p;
-  // Beast keeps a reference to the callback, so it lives beside the parser.
-  std::function<void(std::uint64_t, beast::string_view, beast::error_code&)> on_chunk_header;
+  // A chunked body is decoded by our own ChunkedBody, never by Beast (see chunked_body.h).
+  std::optional<ChunkedBody> chunked;
 };
 
 RequestReader::RequestReader(FramingLimits limits) : limits_(limits) { Next(); }
@@ -95,13 +96,8 @@ void RequestReader::Next() {
   parser_->p.header_limit(static_cast<std::uint32_t>(limits_.max_head_bytes));
   parser_->p.body_limit(limits_.max_body_bytes);
   parser_->p.eager(true);
-  parser_->on_chunk_header = [this](std::uint64_t, beast::string_view ext, beast::error_code& ec) {
-    extension_bytes_ += ext.size();
-    if (extension_bytes_ > limits_.max_chunk_extension_bytes) ec = http::error::bad_chunk_extension;
-  };
-  parser_->p.on_chunk_header(parser_->on_chunk_header);
   started_ = head_fed_ = refused_ = false;
-  head_bytes_ = head_fields_ = extension_bytes_ = 0;
+  head_bytes_ = head_fields_ = 0;
   keep_alive_ = false;
   version_ = 11;
 }
@@ -165,11 +161,6 @@ RequestReader::Progress RequestReader::RefuseFor(const boost::system::error_code
     return Refuse(400, "invalid_request_line", "malformed request line (" + ec.message() + "); expected METHOD /path HTTP/1.1");
   if (ec == E::bad_field || ec == E::bad_value || ec == E::bad_line_ending || ec == E::bad_obs_fold)
     return Refuse(400, "invalid_header", "malformed header field (" + ec.message() + ")");
-  if (ec == E::bad_chunk_extension && extension_bytes_ > limits_.max_chunk_extension_bytes)
-    return Refuse(400, "chunk_extension_too_long",
-                  "the chunk extensions exceed " + std::to_string(limits_.max_chunk_extension_bytes) + " bytes");
-  if (ec == E::bad_chunk || ec == E::bad_chunk_extension)
-    return Refuse(400, "invalid_chunk", "malformed chunked body (" + ec.message() + ")");
   return Refuse(400, "bad_request", "malformed request (" + ec.message() + ")");
 }
 
@@ -242,33 +233,35 @@ RequestReader::Progress RequestReader::Parse() {
     if (head != Progress::kComplete) return head;
   }
   auto& p = parser_->p;
-  for (;;) {
-    if (p.is_done()) break;
-    if (buffer_.size() == 0) return Progress::kNeedMore;
-    // A chunk line or a trailer section that does not fit in `cap` bytes exceeds the limits.
-    size_t cap = std::max(limits_.max_head_bytes > head_bytes_ ? limits_.max_head_bytes - head_bytes_ : 0,
-                          limits_.max_chunk_extension_bytes + 64);
-    size_t give = std::min(buffer_.size(), cap);
-    std::string_view d(static_cast<const char*>(buffer_.data().data()), give);
-    beast::error_code ec;
-    size_t n = p.put(net::buffer(d.data(), d.size()), ec);
-    buffer_.consume(n);
-    if (ec == http::error::need_more) {
-      if (n > 0) continue;
-      if (give < cap) return Progress::kNeedMore;
-      // Beast found no end in `cap` bytes: a chunk line without its CRLF, or trailers.
-      std::string_view rest = d;
-      if (rest.size() >= 2 && rest[0] == '\r' && rest[1] == '\n') rest.remove_prefix(2);
-      if (rest.find('\n') == std::string_view::npos)
-        return Refuse(400, "chunk_extension_too_long", "a chunk line exceeds " + std::to_string(cap) + " bytes");
-      return Refuse(431, "headers_too_large",
-                    "the trailer section exceeds the " + std::to_string(cap) + " bytes left by the head");
+  if (p.chunked()) {
+    if (!parser_->chunked) {
+      // The head is within max_head_bytes (ParseHead), so the trailers get what it left.
+      parser_->chunked.emplace(ChunkedLimits{.max_body_bytes = limits_.max_body_bytes,
+                                             .max_chunk_extension_bytes = limits_.max_chunk_extension_bytes,
+                                             .trailer_budget = limits_.max_head_bytes - head_bytes_,
+                                             .max_fields = limits_.max_fields,
+                                             .head_fields = head_fields_});
     }
-    if (ec) return RefuseFor(ec);
+    ChunkedBody& body = *parser_->chunked;
+    size_t used = 0;
+    auto got = body.Feed(std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size()), &used);
+    buffer_.consume(used);
+    if (got == ChunkedBody::Progress::kNeedMore) return Progress::kNeedMore;
+    if (got == ChunkedBody::Progress::kRefused)
+      return Refuse(body.refusal().status, body.refusal().code, body.refusal().message);
+  } else {
+    while (!p.is_done()) {
+      if (buffer_.size() == 0) return Progress::kNeedMore;
+      beast::error_code ec;
+      size_t n = p.put(buffer_.data(), ec);
+      buffer_.consume(n);
+      if (ec == http::error::need_more) {
+        if (n == 0) return Progress::kNeedMore;
+        continue;
+      }
+      if (ec) return RefuseFor(ec);
+    }
   }
-  size_t fields = static_cast<size_t>(std::distance(p.get().begin(), p.get().end()));
-  if (fields > limits_.max_fields)
-    return Refuse(431, "headers_too_large", "more than " + std::to_string(limits_.max_fields) + " header and trailer fields");
   keep_alive_ = p.keep_alive();
   return Progress::kComplete;
 }
@@ -285,7 +278,7 @@ HttpRequest RequestReader::TakeRequest() {
     auto [it, fresh] = req.headers.try_emplace(name, std::string(f.value()));
     if (!fresh) it->second += ", " + std::string(f.value());
   }
-  req.body = std::move(msg.body());
+  req.body = parser_->chunked ? std::move(parser_->chunked->body()) : std::move(msg.body());
   return req;
 }
 

@@ -56,6 +56,13 @@ void DeclareMetrics(Metrics& m) {
   m.Declare("retailflow_pending_timers", T::kGauge, "Durable timers not yet fired.");
   m.Declare("retailflow_dead_letters", T::kGauge, "Instances waiting for an operator.");
   m.Declare("retailflow_resident_instances", T::kGauge, "Instances held in memory (work in progress).");
+  m.Declare("retailflow_engine_commit_groups_total", T::kCounter,
+            "Commit groups written by the engine (one synced batch each, holding one or more transitions).");
+  m.Declare("retailflow_engine_invocations_total", T::kCounter, "Connector invocations issued by the engine.");
+  m.Declare("retailflow_engine_in_flight_invocations", T::kGauge, "Connector invocations issued and not yet answered.");
+  m.Declare("retailflow_engine_errors_dropped_total", T::kCounter,
+            "Engine errors with no caller to return them to (also logged as engine_error).");
+  m.Declare("retailflow_engine_partitions", T::kGauge, "Partitions (one strand each) the engine runs.");
   m.Declare("retailflow_http_requests_total", T::kCounter, "HTTP requests, by route, method and status.");
   m.Declare("retailflow_http_request_seconds", T::kHistogram, "HTTP request latency, by route.");
   m.Declare("retailflow_ready", T::kGauge, "1 when the service is ready (recovered, not shutting down).");
@@ -297,7 +304,15 @@ class Service::Impl {
 
   void Collect(Metrics& m) {
     m.Set("retailflow_ready", {}, ready_ ? 1 : 0);
-    if (engine_) m.Set("retailflow_resident_instances", {}, static_cast<double>(engine_->stats().resident_instances));
+    if (engine_) {
+      engine::EngineStats st = engine_->stats();
+      m.Set("retailflow_resident_instances", {}, static_cast<double>(st.resident_instances));
+      m.Set("retailflow_engine_commit_groups_total", {}, static_cast<double>(st.commits));
+      m.Set("retailflow_engine_invocations_total", {}, static_cast<double>(st.invocations));
+      m.Set("retailflow_engine_in_flight_invocations", {}, static_cast<double>(st.in_flight_invocations));
+      m.Set("retailflow_engine_errors_dropped_total", {}, static_cast<double>(st.errors_dropped));
+      m.Set("retailflow_engine_partitions", {}, st.partitions);
+    }
     if (connectors_) {
       for (const auto& s : connectors_->States()) {
         Labels l{{"connector", s.name}};

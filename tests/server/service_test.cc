@@ -2,6 +2,8 @@
 // (dlopen) and the http connector: the API, the route × role matrix, webhook signatures, limits,
 // metrics (promtool), logs without secrets, shutdown and restart.
 #include <gtest/gtest.h>
+
+#include <cstring>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -472,6 +474,14 @@ TEST_F(ServiceTest, MetricsPassPromtoolAndLogsCarryNoSecrets) {
                              "retailflow_circuit_breaker_open{connector=\"fraud\"} 0", "retailflow_webhooks_total",
                              "retailflow_dead_letters", "retailflow_pending_timers"})
     EXPECT_NE(m.body.find(family), std::string::npos) << family;
+  // The engine's own counters: the start above committed, and at least one partition runs.
+  for (const char* engine_family : {"\nretailflow_engine_commit_groups_total ", "\nretailflow_engine_partitions ",
+                                    "\nretailflow_engine_invocations_total "}) {
+    size_t at = m.body.find(engine_family);
+    ASSERT_NE(at, std::string::npos) << engine_family << m.body;
+    EXPECT_GE(std::stod(m.body.substr(at + std::strlen(engine_family))), 1.0) << engine_family;
+  }
+  EXPECT_NE(m.body.find("\nretailflow_engine_errors_dropped_total 0\n"), std::string::npos);
   fs::path file = dir_ / "metrics.txt";
   std::ofstream(file) << m.body;
   std::string cmd = "promtool check metrics < " + file.string() + " > " + (dir_ / "promtool.out").string() + " 2>&1";
