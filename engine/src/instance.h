@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/value.h"
+#include "instance_data.h"
 #include "engine/ir/machine.h"
 #include "engine/status.h"
 
@@ -63,7 +64,7 @@ struct Instance {
   InstanceStatus status = InstanceStatus::kRunning;
   int version = 0;
   Time created_at, updated_at;
-  Record data;
+  InstanceData data;
   std::vector<Thread> threads;
   std::vector<UndoEntry> undo;
   Record error;

@@ -40,7 +40,7 @@ Value InstanceView(const Instance& in) {
   if (!in.outcome.empty()) r["outcome"] = Value(in.outcome);
   r["created_at"] = Value(in.created_at);
   r["updated_at"] = Value(in.updated_at);
-  r["data"] = Value(in.data);
+  r["data"] = Value(in.data.record());
   List threads;
   for (const auto& t : in.threads) threads.push_back(ThreadView(t));
   r["threads"] = Value(std::move(threads));

@@ -42,16 +42,16 @@ Instance NewInstance(std::shared_ptr<const ir::Machine> machine, NewInstanceRequ
   in.created_at = now;
   std::set<std::string> names;
   CollectSavedNames(machine->main, names);
-  for (const auto& n : names) in.data[n] = Value();
-  in.data["input"] = Value(std::move(req.input));
+  for (const auto& n : names) in.data.Set(n, Value());
+  in.data.Set("input", Value(std::move(req.input)));
   Record inst;
   inst["id"] = Value(in.id);
   inst["business_key"] = Value(in.business_key);
   inst["workflow"] = Value(machine->name);
   inst["version"] = Value(std::int64_t{machine->version});
   inst["started_at"] = Value(now);
-  in.data["instance"] = Value(std::move(inst));
-  in.data["last_error"] = Value();
+  in.data.Set("instance", Value(std::move(inst)));
+  in.data.Set("last_error", Value());
   Thread t;
   t.id = 0;
   t.state = machine->main.start;
@@ -242,7 +242,7 @@ std::string Interpretation::StatePath(const Thread& t) {
 // Evaluation scope: instance data, then the for-each frames from outermost to innermost.
 Result<Value> Interpretation::Eval(const Thread& t, const ir::ExprPtr& e) const {
   if (!e) return Value();
-  std::vector<const Record*> frames{&in_.data};
+  std::vector<const Record*> frames{&in_.data.record()};
   std::vector<const Thread*> chain;
   for (const Thread* c = &t; c != nullptr; c = c->parent >= 0 ? in_.FindThread(c->parent) : nullptr)
     chain.push_back(c);
@@ -263,7 +263,7 @@ void Interpretation::Save(Thread& t, const std::string& name, Value v) {
     }
     if (c->parent < 0) break;
   }
-  in_.data[name] = std::move(v);
+  in_.data.Set(name, std::move(v));
 }
 
 // ------------------------------------------------------------------------ the state kinds

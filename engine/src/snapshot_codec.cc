@@ -137,7 +137,7 @@ std::string EncodeSnapshot(const Instance& in) {
   Value::AppendTaggedJson(out, SnapshotHeader(in));
   out.pop_back();  // the header's closing brace
   out += ",\"data\":";
-  Value::AppendTaggedJson(out, in.data);
+  in.data.AppendTaggedJson(out);
   out += ",\"threads\":[";
   for (size_t i = 0; i < in.threads.size(); ++i) {
     if (i > 0) out.push_back(',');
@@ -168,7 +168,7 @@ Result<Instance> DecodeSnapshot(std::string_view text, std::string_view key) {
   in.outcome = TextField(v.Find("outcome"));
   if (const Value* t = v.Find("created_at"); t && t->is_time()) in.created_at = t->as_time();
   if (const Value* t = v.Find("updated_at"); t && t->is_time()) in.updated_at = t->as_time();
-  if (const Value* d = v.Find("data"); d && d->is_record()) in.data = d->as_record();
+  if (const Value* d = v.Find("data"); d && d->is_record()) in.data.Assign(d->as_record());
   if (const Value* ts = v.Find("threads"); ts && ts->is_list())
     for (const auto& t : ts->as_list()) {
       auto thread = ThreadFromValue(t);

@@ -95,7 +95,7 @@ void Interpretation::StepFailed(Thread& t, const ir::State& s, const CallResult&
   err["kind"] = Value(r.error_kind);
   err["message"] = Value(r.message);
   err["step"] = Value(s.name);
-  in_.data["last_error"] = Value(err);
+  in_.data.Set("last_error", Value(err));
   const ir::ErrorRoute* route = nullptr;
   for (const auto& e : s.on_error)
     if (std::find(e.kinds.begin(), e.kinds.end(), r.error_kind) != e.kinds.end()) route = &e;
