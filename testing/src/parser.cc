@@ -189,7 +189,7 @@ class Builder {
     if (c == nullptr) return 0;
     if (c->ONCE() != nullptr) return 1;
     try {
-      return c->INT() ? std::max(1, std::min(1000000, std::stoi(c->INT()->getText()))) : 0;
+      return c->INT() ? std::max(0, std::min(1000000, std::stoi(c->INT()->getText()))) : 0;
     } catch (...) {
       return 1000000;
     }

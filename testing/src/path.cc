@@ -90,12 +90,15 @@ Path PathOf(const ir::Machine& flow, const std::vector<Value>& history, const Va
   std::map<std::int64_t, std::vector<std::string>> per_thread;
   std::int64_t last_thread = 0;
   std::vector<std::string> started;  // for-each and parallel states whose regions ran
+  std::vector<std::pair<std::int64_t, size_t>> entries;  // (thread, index in its sequence), in order
   auto enter = [&](std::int64_t th, const std::string& st) {
     auto& seq = per_thread[th];
     if (!seq.empty() && seq.back() == st) return;
     seq.push_back(st);
-    p.order.push_back(st);
+    entries.emplace_back(th, seq.size() - 1);
   };
+  std::map<std::pair<std::int64_t, size_t>, std::vector<std::string>> before;  // inferred set states
+  std::map<std::string, std::vector<std::string>> region_sets;                  // after a for-each/parallel
   for (const auto& e : history) {
     std::string type = Text(e, "type");
     if (type == "undo_completed") p.undone.push_back(Text(e, "step"));
@@ -133,7 +136,7 @@ Path PathOf(const ir::Machine& flow, const std::vector<Value>& history, const Va
     };
     return walk(from, 0);
   };
-  for (const auto& [_, seq] : per_thread) {
+  for (const auto& [th, seq] : per_thread) {
     for (size_t i = 0; i < seq.size(); ++i) {
       p.visits.states.insert(seq[i]);
       if (i == 0) continue;
@@ -147,6 +150,7 @@ Path PathOf(const ir::Machine& flow, const std::vector<Value>& history, const Va
           prev = v;
         }
         p.visits.transitions.insert(Edge(prev, seq[i]));
+        before[{th, i}] = via;
       } else {
         p.visits.transitions.insert(Edge(seq[i - 1], seq[i]));
       }
@@ -164,9 +168,19 @@ Path PathOf(const ir::Machine& flow, const std::vector<Value>& history, const Va
         const ir::State* c = r->Find(at);
         if (c == nullptr || c->kind != ir::State::Kind::kSet) break;
         p.visits.states.insert(at);
+        region_sets[st].push_back(at);
         if (!c->next.empty()) p.visits.transitions.insert(Edge(at, c->next));
         at = c->next;
       }
+    }
+  }
+  for (const auto& e : entries) {
+    if (auto b = before.find(e); b != before.end()) p.order.insert(p.order.end(), b->second.begin(), b->second.end());
+    const std::string& st = per_thread[e.first][e.second];
+    p.order.push_back(st);
+    if (auto r = region_sets.find(st); r != region_sets.end()) {
+      p.order.insert(p.order.end(), r->second.begin(), r->second.end());
+      region_sets.erase(r);
     }
   }
   for (const auto& u : p.undone) p.visits.undos.insert(u);
