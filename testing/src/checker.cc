@@ -96,10 +96,10 @@ class Checker {
     for (const auto& [n, st] : f_.states)
       for (auto k : kinds)
         if (st->kind == k) fitting.push_back(n);
-    std::string hint = "the " + need + " states are: ";
+    std::string hint = "the " + need + " states of the flow are: ";
     for (size_t i = 0; i < fitting.size(); ++i) hint += (i ? ", " : "") + fitting[i];
     if (fitting.empty()) hint = "the flow has no " + need + " state";
-    d_.Error("wrong-state-kind", w.loc, Len(w), "`" + w.text + "` is a " + ir::KindName(s->kind) + " state, not " + need, hint);
+    d_.Error("wrong-state-kind", w.loc, Len(w), "`" + w.text + "` is a " + ir::KindName(s->kind) + " state, not " + (need == "approval" ? "an " : "a ") + need + " state", hint);
   }
 
   void Operation(const Word& c, const Word& o, bool undo) {
@@ -177,7 +177,7 @@ class Checker {
       case AK::kApprove:
       case AK::kReject:
       case AK::kNobodyDecides:
-        StateOfKind(a.state, {ir::State::Kind::kApproval}, "an approval");
+        StateOfKind(a.state, {ir::State::Kind::kApproval}, "approval");
         if (a.kind != AK::kNobodyDecides && a.actor.empty())
           d_.Error("no-actor", a.loc, 7, "who decides?", "write `by \"name\"`");
         return;
@@ -194,13 +194,13 @@ class Checker {
 
   void Expect(const Expectation& x) {
     switch (x.kind) {
-      case K::kEndsIn: StateOfKind(x.state, {ir::State::Kind::kFinish, ir::State::Kind::kFail}, "a finish or fail"); return;
-      case K::kFailsWith: StateOfKind(x.state, {ir::State::Kind::kFail}, "a fail"); return;
+      case K::kEndsIn: StateOfKind(x.state, {ir::State::Kind::kFinish, ir::State::Kind::kFail}, "finish or fail"); return;
+      case K::kFailsWith: StateOfKind(x.state, {ir::State::Kind::kFail}, "fail"); return;
       case K::kWaitsAt:
-        StateOfKind(x.state, {ir::State::Kind::kApproval, ir::State::Kind::kWait, ir::State::Kind::kStep}, "an approval, wait or step");
+        StateOfKind(x.state, {ir::State::Kind::kApproval, ir::State::Kind::kWait, ir::State::Kind::kStep}, "approval, wait or step");
         return;
       case K::kTaskTitleIs:
-      case K::kTaskDetailsIs: StateOfKind(x.state, {ir::State::Kind::kApproval}, "an approval"); return;
+      case K::kTaskDetailsIs: StateOfKind(x.state, {ir::State::Kind::kApproval}, "approval"); return;
       case K::kNeverReaches: State(x.state, ""); return;
       case K::kPassesThrough:
         for (const auto& w : x.path) State(w, "");

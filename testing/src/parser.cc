@@ -90,6 +90,7 @@ class SyntaxErrors : public antlr4::BaseErrorListener {
     std::string hint;
     if (found == "`==`") hint = "in a scenario, `=` gives a field its value and `is` states what is expected";
     if (found == "`expects`" || found == "`expected`") hint = "write `expect`";
+    if (expected == "`tests`") hint = "a scenario file starts with `tests for FLOW_NAME`";
     if (found == "`answers`") hint = "write `answer CONNECTOR.OPERATION with {...}`";
     diags_.Error("syntax", loc, length, "unexpected " + found + (expected.empty() ? "" : "; expected " + expected), hint);
   }
