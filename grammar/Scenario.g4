@@ -62,6 +62,12 @@ expectation
   | fieldPath IS expr                                         # dataIs
   ;
 
+// After a dot any word names a field, the scenario's words included (`reservation.status`).
+fieldName
+  : ident | WORKFLOW | STEP | CALL | ERROR | TIMEOUT | IN | AS | ON | WITH | WHEN | IF | THEN
+  | GO | USES | UNDO | UNTIL | WHERE | WITHIN | AND | OR | NOT | TRUE | FALSE | NULL_LITERAL
+  ;
+
 // The flow's words that may name a field, a role or a state, plus the scenario's own.
 ident
   : ID

@@ -57,7 +57,7 @@ std::string Describe(const antlr4::misc::IntervalSet& expected, const antlr4::df
 
 class SyntaxErrors : public antlr4::BaseErrorListener {
  public:
-  explicit SyntaxErrors(dsl::Diagnostics& diags) : diags_(diags) {}
+  SyntaxErrors(dsl::Diagnostics& diags, std::string_view source) : diags_(diags), source_(source) {}
   void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t line, size_t column,
                    const std::string&, std::exception_ptr) override {
     SourceLoc loc{static_cast<int>(line), static_cast<int>(column) + 1};
@@ -90,13 +90,41 @@ class SyntaxErrors : public antlr4::BaseErrorListener {
     std::string hint;
     if (found == "`==`") hint = "in a scenario, `=` gives a field its value and `is` states what is expected";
     if (found == "`expects`" || found == "`expected`") hint = "write `expect`";
+    std::string first = FirstWord(loc.line);
+    if (hint.empty() && first == "expect")
+      hint = "an expectation reads: ends in STATE, fails with STATE, is compensated, status is STATUS, waits at STATE, "
+             "passes through A then B, never reaches STATE, CONNECTOR.OPERATION is called N times [with FIELD = VALUE], "
+             "CONNECTOR.OPERATION is undone, outcome is \"...\", task STATE title is \"...\", PATH is VALUE";
+    if (hint.empty() && first == "answer")
+      hint = "an answer reads: answer CONNECTOR.OPERATION [for FIELD = VALUE] with {...} | ERROR_KIND [\"message\"] "
+             "[N times] [then ...]";
+    if (hint.empty() && first == "given")
+      hint = "givens read: given input {...}, given input from \"file.json\", given key \"...\", given time \"...\"";
+    std::string what = first == "expect" ? "expectation" : first == "answer" ? "answer" : first == "given" ? "given" : "";
+    if (!what.empty()) expected.clear();
     if (expected == "`tests`") hint = "a scenario file starts with `tests for FLOW_NAME`";
     if (found == "`answers`") hint = "write `answer CONNECTOR.OPERATION with {...}`";
-    diags_.Error("syntax", loc, length, "unexpected " + found + (expected.empty() ? "" : "; expected " + expected), hint);
+    diags_.Error("syntax", loc, length,
+                 "unexpected " + found + (what.empty() ? "" : " in this " + what) + (expected.empty() ? "" : "; expected " + expected),
+                 hint);
   }
 
  private:
+  std::string FirstWord(int line) const {
+    size_t pos = 0;
+    for (int l = 1; l < line && pos != std::string_view::npos; ++l) {
+      pos = source_.find('\n', pos);
+      if (pos != std::string_view::npos) ++pos;
+    }
+    if (pos == std::string_view::npos) return {};
+    while (pos < source_.size() && (source_[pos] == ' ' || source_[pos] == '\t')) ++pos;
+    size_t end = pos;
+    while (end < source_.size() && (std::isalnum(static_cast<unsigned char>(source_[end])) || source_[end] == '_')) ++end;
+    return std::string(source_.substr(pos, end - pos));
+  }
+
   dsl::Diagnostics& diags_;
+  std::string_view source_;
   int last_line_ = -1;
 };
 
@@ -370,7 +398,7 @@ ScenarioFile ParseScenarios(std::string_view source, dsl::Diagnostics& diags) {
     lexer.removeErrorListeners();
     antlr4::CommonTokenStream tokens(&lexer);
     G parser(&tokens);
-    SyntaxErrors listener(diags);
+    SyntaxErrors listener(diags, source);
     parser.removeErrorListeners();
     parser.addErrorListener(&listener);
     G::ScenarioFileContext* tree = parser.scenarioFile();
