@@ -86,8 +86,12 @@ class Run {
     id_ = started->instance_id;
     Settle();
     for (const auto& a : s_.actions) {
+      if (runaway_) break;
       if (!Act(r, a)) return;
     }
+    if (runaway_)
+      Fail(r, s_.loc, 8, "the flow kept running on its own through " + std::to_string(kMaxTimers) +
+                             " timers without waiting for anyone (a loop?); the scenario was stopped at " + Where());
   }
 
   Value Instance() {
@@ -134,10 +138,12 @@ class Run {
     Quiesce();
   }
 
-  // Runs until the instance ends or waits for the world, moving the clock to each due timer.
+  // Runs until the instance ends or waits for the world, moving the clock to each due timer. A
+  // flow that keeps itself busy on timers (a polling loop) is stopped after kMaxTimers of them.
+  static constexpr int kMaxTimers = 10000;
   void Settle() {
     Quiesce();
-    for (int guard = 0; guard < 100000; ++guard) {
+    for (int guard = 0; guard < kMaxTimers; ++guard) {
       Value inst = Instance();
       if (engine::IsTerminalStatus(Text(inst, "status")) || WaitsForTheWorld(inst)) return;
       auto due = NextTimer();
@@ -145,6 +151,7 @@ class Run {
       if (due->ms > clock_.Now().ms) clock_.Set(*due);
       Tick();
     }
+    runaway_ = true;
   }
 
   // Moves the clock by `d`, firing every timer on the way at its own time.
@@ -402,6 +409,7 @@ class Run {
   std::thread io_thread_;
   std::unique_ptr<engine::Engine> engine_;
   std::string id_;
+  bool runaway_ = false;
 };
 
 }  // namespace

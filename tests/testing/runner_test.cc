@@ -145,3 +145,51 @@ TEST(ScenarioRunner, ThirtyDayWaitAndTenRetries) {
 
 }  // namespace
 }  // namespace rf::scenario_test
+
+namespace rf::scenario_test {
+namespace {
+
+const char* kPollFlow = R"(workflow poll version 1
+uses shop
+input
+  order_id text
+step look
+  call shop.lookup with order = input.order_id
+  save result as seen
+decide ready
+  when seen.ready == true go to done
+  otherwise go to pause
+wait pause
+  for 1m
+  then go to look
+finish done "ok"
+)";
+
+testing::ScenarioResult RunPoll(const std::string& body) {
+  dsl::Diagnostics d;
+  auto m = dsl::CompileSource(kPollFlow, Shared().catalog, d);
+  EXPECT_TRUE(m.has_value());
+  std::string text = "tests for poll\nscenario \"p\"\n  given input {order_id = \"P-1\"}\n" + body + "end\n";
+  testing::ScenarioFile f = testing::ParseScenarios(text, d);
+  if (m) testing::CheckScenarios(f, *m, Shared().catalog, d);
+  EXPECT_FALSE(d.HasErrors());
+  if (!m || d.HasErrors() || f.scenarios.size() != 1) return {};
+  return testing::RunScenario(*m, kPollFlow, f.scenarios[0], Shared().catalog);
+}
+
+TEST(ScenarioRunner, WaitStatesRunOnTheVirtualClock) {
+  auto r = RunPoll("  answer shop.lookup with {ready = false} 3 times then with {ready = true}\n"
+                   "  expect shop.lookup is called 4 times\n  expect ends in done\n");
+  EXPECT_TRUE(r.passed) << (r.failure ? r.failure->message : "");
+  EXPECT_EQ(r.virtual_time.ms, 3 * 60 * 1000);
+}
+
+TEST(ScenarioRunner, AFlowThatNeverStopsIsStoppedWithAMessage) {
+  auto r = RunPoll("  answer shop.lookup with {ready = false}\n  expect ends in done\n");
+  ASSERT_FALSE(r.passed);
+  EXPECT_EQ(r.failure->loc.line, 2);
+  EXPECT_NE(r.failure->message.find("kept running on its own"), std::string::npos) << r.failure->message;
+}
+
+}  // namespace
+}  // namespace rf::scenario_test
