@@ -111,6 +111,22 @@ TEST(ScenarioCli, MissingFilesAndFlowsExitTwo) {
   EXPECT_NE(r.out.find("no flow file other.flow"), std::string::npos) << r.out;
 }
 
+TEST(ScenarioCli, InputFromAFixtureFile) {
+  const std::string body =
+      "  answer shop.reserve with {id = \"R-1\"}\n"
+      "  answer shop.charge with {id = \"P-1\"}\n"
+      "  expect shop.charge is called once with order = \"F-1\", amount = 30\n";
+  Workspace w(Scenario("  given input from \"fixtures/order.json\"\n" + body));
+  fs::create_directories(fs::path(w.Path()).parent_path() / "fixtures");
+  w.Write("fixtures/order.json", R"({"order_id": "F-1", "amount": 30})");
+  auto r = Cli("test " + w.Path());
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  Workspace bad(Scenario("  given input from \"fixtures/missing.json\"\n" + body));
+  auto b = Cli("test " + bad.Path());
+  EXPECT_EQ(b.exit_code, 2) << b.out;
+  EXPECT_NE(b.out.find(bad.Path() + ":3:20: error: cannot read the fixture fixtures/missing.json"), std::string::npos) << b.out;
+}
+
 TEST(ScenarioCli, JsonAndJunit) {
   Workspace w(Scenario(kGood) + "scenario \"bad\"\n" + kGood + "  expect is compensated\nend\n");
   auto j = Cli("test " + w.Path() + " --format json --coverage");
