@@ -59,6 +59,7 @@ expectation
   | OUTCOME IS text=STRING                                    # outcomeIs
   | TASK state=ident TITLE IS text=STRING                     # taskTitleIs
   | TASK state=ident DETAILS IS text=STRING                   # taskDetailsIs
+  | state=ident ESCALATES TO to=ident AFTER duration           # escalatesTo
   | fieldPath IS expr                                         # dataIs
   ;
 
@@ -76,7 +77,7 @@ ident
   | DETAILS | VERSION
   | TESTS | SCENARIO | GIVEN | KEY | FROM | ANSWER | AFTER | APPROVE | REJECT | SAYING | EXPECT
   | ENDS | FAILS | IS | COMPENSATED | STATUS | WAITS | PASSES | THROUGH | NEVER | REACHES | CALLED
-  | UNDONE | OUTCOME | TASK | TITLE
+  | UNDONE | OUTCOME | TASK | TITLE | ESCALATES
   ;
 
 TESTS : 'tests' ;
@@ -105,3 +106,4 @@ UNDONE : 'undone' ;
 OUTCOME : 'outcome' ;
 TASK : 'task' ;
 TITLE : 'title' ;
+ESCALATES : 'escalates' ;

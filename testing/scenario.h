@@ -51,7 +51,7 @@ struct Answer {
 struct Expectation {
   enum class Kind {
     kEndsIn, kFailsWith, kIsCompensated, kStatusIs, kWaitsAt, kPassesThrough, kNeverReaches,
-    kCalled, kUndone, kOutcomeIs, kTaskTitleIs, kTaskDetailsIs, kDataIs
+    kCalled, kUndone, kOutcomeIs, kTaskTitleIs, kTaskDetailsIs, kDataIs, kEscalates
   };
   Kind kind = Kind::kEndsIn;
   SourceLoc loc;
@@ -65,6 +65,8 @@ struct Expectation {
   Word field;                    // data: dotted path into the instance data
   ir::ExprPtr value;             // data: expected value
   std::string text;              // outcome / task title / task details
+  Word target;                   // escalates: the approval it escalates to
+  Duration after;                // escalates: how long after the task was created
 };
 
 // What happens, in order: the clock moves, people decide, events arrive, expectations hold.

@@ -202,6 +202,16 @@ class Checker {
       case K::kTaskTitleIs:
       case K::kTaskDetailsIs: StateOfKind(x.state, {ir::State::Kind::kApproval}, "approval"); return;
       case K::kNeverReaches: State(x.state, ""); return;
+      case K::kEscalates: {
+        StateOfKind(x.state, {ir::State::Kind::kApproval}, "approval");
+        if (State(x.target, "") == nullptr) return;
+        auto it = f_.states.find(x.state.text);
+        if (it != f_.states.end() && it->second->kind == ir::State::Kind::kApproval && it->second->escalate_to != x.target.text)
+          d_.Error("wrong-escalation", x.target.loc, Len(x.target), "the deadline of " + x.state.text + " does not go to " + x.target.text,
+                   it->second->escalate_to.empty() ? x.state.text + " has no deadline"
+                                                   : x.state.text + " escalates to " + it->second->escalate_to);
+        return;
+      }
       case K::kPassesThrough:
         for (const auto& w : x.path) State(w, "");
         return;

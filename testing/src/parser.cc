@@ -372,6 +372,16 @@ class Builder {
       x.kind = K::kTaskDetailsIs;
       x.state = W(c12->state);
       x.text = Plain(c12->text);
+    } else if (auto* c14 = dynamic_cast<G::EscalatesToContext*>(e)) {
+      x.kind = K::kEscalates;
+      x.state = W(c14->state);
+      x.target = W(c14->to);
+      auto d = ParseDuration(c14->duration()->getText());
+      if (!d || d->ms <= 0)
+        diags_.Error("bad-duration", LocOf(c14->duration()->getStart()), static_cast<int>(c14->duration()->getText().size()),
+                     "`" + c14->duration()->getText() + "` is not a duration", "write a number and a unit: 30s, 15m, 4h, 2d, 1w (or 1h30m)");
+      else
+        x.after = *d;
     } else if (auto* c13 = dynamic_cast<G::DataIsContext*>(e)) {
       x.kind = K::kDataIs;
       x.field = W(c13->fieldPath());

@@ -342,6 +342,25 @@ class Run {
         std::string got = Text(*t, x.kind == K::kTaskTitleIs ? "title" : "details");
         return got == x.text ? "" : "it is \"" + got + "\"";
       }
+      case K::kEscalates: {
+        std::optional<Time> asked, escalated;
+        std::string to;
+        for (const auto& e : hist) {
+          const Value* at = e.Find("at");
+          if (at == nullptr || !at->is_time() || Text(e, "state") != x.state.text) continue;
+          if (Text(e, "type") == "task_created" && !asked) asked = at->as_time();
+          if (Text(e, "type") == "approval_escalated" && !escalated) {
+            escalated = at->as_time();
+            to = Text(e, "to");
+          }
+        }
+        if (!asked) return "nobody was asked at " + x.state.text;
+        if (!escalated) return x.state.text + " did not escalate: " + Where();
+        if (to != x.target.text) return "it escalated to " + to;
+        Duration took{escalated->ms - asked->ms};
+        if (took.ms != x.after.ms) return "it escalated after " + FormatDuration(took);
+        return "";
+      }
       case K::kDataIs: {
         const Value* d = inst.Find("data");
         auto want = EvaluateConstant(x.value, clock_.Now());

@@ -193,3 +193,23 @@ TEST(ScenarioRunner, AFlowThatNeverStopsIsStoppedWithAMessage) {
 
 }  // namespace
 }  // namespace rf::scenario_test
+
+namespace rf::scenario_test {
+namespace {
+
+TEST(ScenarioRunner, EscalationTiming) {
+  const std::string big =
+      "  given input {order_id = \"B-2\", amount = 500}\n"
+      "  answer shop.reserve with {id = \"R-2\"}\n";
+  auto ok = RunOne(Scenario(big + "  nobody decides approve_it\n  expect approve_it escalates to declined after 4h\n"));
+  EXPECT_TRUE(ok.passed) << (ok.failure ? ok.failure->message : "");
+  ExpectFailsAt(RunOne(Scenario(big + "  nobody decides approve_it\n  expect approve_it escalates to declined after 3h\n")), 6,
+                "it escalated after 4h");
+  ExpectFailsAt(RunOne(Scenario(big + "  after 1h\n  expect approve_it escalates to declined after 4h\n")), 6,
+                "approve_it did not escalate: the instance is waiting at approve_it");
+  std::string d = Diagnose(Scenario(big + "  expect approve_it escalates to done after 4h\n"));
+  EXPECT_NE(d.find("order.tests:5:34: error: the deadline of approve_it does not go to done"), std::string::npos) << d;
+}
+
+}  // namespace
+}  // namespace rf::scenario_test
