@@ -3,6 +3,7 @@
 //   graph FILE [--format dot|mermaid]
 //   compile FILE
 //   fmt FILE... [--check]
+//   test [FILES or folders] [--format text|json|junit] [--coverage] (cli/test_cmd.cc)
 // Exit codes: 0 clean, 1 errors found (or warnings with --strict, or fmt --check differences),
 // 2 bad usage or unreadable files.
 #include <CLI/CLI.hpp>
@@ -13,7 +14,9 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "cli/catalog_files.h"
 #include "cli/connectors_cmd.h"
+#include "cli/test_cmd.h"
 #include "dsl/compiler.h"
 #include "dsl/format.h"
 #include "dsl/graph.h"
@@ -27,53 +30,8 @@ using namespace rf;
 
 namespace {
 
-bool ReadFile(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
-
-// Catalogs: every `connectors/*.json` beside the flow files (so `retailflow check
-// workflows/*.flow` needs no flags), plus each --catalog file or directory.
-bool LoadCatalog(const std::vector<std::string>& flows, const std::vector<std::string>& extra,
-                 dsl::Catalog& catalog) {
-  std::set<fs::path> files;
-  auto add_dir = [&](const fs::path& dir) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) return;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-      if (e.path().extension() == ".json") files.insert(fs::weakly_canonical(e.path()));
-  };
-  for (const auto& f : flows) add_dir(fs::path(f).parent_path().empty() ? fs::path(".") / "connectors"
-                                                                         : fs::path(f).parent_path() / "connectors");
-  for (const auto& c : extra) {
-    std::error_code ec;
-    if (fs::is_directory(c, ec)) {
-      add_dir(c);
-    } else if (fs::exists(c, ec)) {
-      files.insert(fs::weakly_canonical(c));
-    } else {
-      std::cerr << "retailflow: cannot read catalog " << c << "\n";
-      return false;
-    }
-  }
-  for (const auto& f : files) {
-    std::string text;
-    if (!ReadFile(f.string(), text)) {
-      std::cerr << "retailflow: cannot read catalog " << f.string() << "\n";
-      return false;
-    }
-    Status s = catalog.AddJson(text, f.string());
-    if (!s.ok()) {
-      std::cerr << "retailflow: " << s.message() << "\n";
-      return false;
-    }
-  }
-  return true;
-}
+using rf::cli::LoadCatalog;
+using rf::cli::ReadFile;
 
 struct Loaded {
   std::string path, source;
@@ -270,6 +228,7 @@ int main(int argc, char** argv) {
   });
 
   rf::cli::AddConnectorsCommand(app, &rc, ExeDir(argv[0]));
+  rf::cli::AddTestCommand(app, &rc);
 
   try {
     app.parse(argc, argv);
