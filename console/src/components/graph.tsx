@@ -58,11 +58,10 @@ export function Graph(props: { dot: string; path?: TakenPath; label: string }) {
 }
 
 function mark(svg: SVGSVGElement, path?: TakenPath) {
-  if (!path) return;
-  const visited = new Set(path.visited);
-  const current = new Set(path.current);
-  const failed = new Set(path.failed);
-  const edges = new Set(path.edges.map(([a, b]) => a + "->" + b));
+  const visited = new Set(path?.visited ?? []);
+  const current = new Set(path?.current ?? []);
+  const failed = new Set(path?.failed ?? []);
+  const edges = new Set((path?.edges ?? []).map(([a, b]) => a + "->" + b));
   for (const g of Array.from(svg.querySelectorAll("g.node"))) {
     const id = g.querySelector("title")?.textContent ?? "";
     if (visited.has(id)) g.classList.add("visited");
