@@ -7,6 +7,7 @@
 #include "common/utf8.h"
 #include "server/log.h"
 #include "server/src/api_context.h"
+#include "server/src/console_assets.h"
 
 namespace rf::server {
 
@@ -143,6 +144,8 @@ Api::Api(ApiDeps deps)
   AddAdminRoutes(table_);
   AddTokenRoutes(table_);
   AddWebhookRoutes(table_);
+  AddSessionRoutes(table_);
+  AddBulkRoutes(table_);
   if (d_.metrics)
     d_.metrics->Declare(kUndeclared, Metrics::Type::kCounter,
                         "Responses whose status their route does not declare (a bug: the OpenAPI document is wrong).");
@@ -168,6 +171,11 @@ void Api::Handle(HttpRequest request, Respond respond) {
     respond(std::move(r));
   };
   if (!m.route) {
+    if (auto page = ConsoleResponse(request, path)) {  // the embedded console (routes_console.cc)
+      page->route = "(console)";
+      page->principal = "-";
+      return respond(std::move(*page));
+    }
     if (m.path_known)
       finish(ErrorResponse(405, "method_not_allowed", request.method + " is not allowed on this path"), "-");
     else

@@ -63,6 +63,8 @@ void AddConnectorRoutes(RouteTable& t);
 void AddAdminRoutes(RouteTable& t);
 void AddTokenRoutes(RouteTable& t);
 void AddWebhookRoutes(RouteTable& t);
+void AddSessionRoutes(RouteTable& t);  // routes_session.cc
+void AddBulkRoutes(RouteTable& t);     // routes_bulk.cc
 
 // Role sets used by the route files.
 inline const std::vector<std::string> kReadRoles{"viewer", "operator"};

@@ -157,6 +157,22 @@ json Schemas() {
                             {"status"})},
       {"ClockRequest", closed({{"advance", str}}, {"advance"})},
       {"ClockResult", obj({{"now", str}})},
+      {"Session", obj({{"name", str},
+                       {"roles", list_of(str)},
+                       {"can", obj({{"read", boolean}, {"operate", boolean}, {"repair", boolean}, {"deploy", boolean},
+                                    {"approve", list_of(str)}})}},
+                      {"name", "roles", "can"})},
+      {"BulkCancelRequest", closed({{"ids", {{"type", "array"}, {"minItems", 1}, {"maxItems", 200}, {"items", text200}}},
+                                    {"reason", {{"type", "string"}, {"maxLength", 2000}}}},
+                                   {"ids"})},
+      {"BulkRetryRequest", closed({{"ids", {{"type", "array"}, {"minItems", 1}, {"maxItems", 200}, {"items", text200}}}},
+                                  {"ids"})},
+      {"BulkResult", obj({{"items", list_of(obj({{"id", str}, {"accepted", boolean}, {"error", any_obj}}))},
+                          {"accepted", integer},
+                          {"refused", integer}})},
+      {"InstanceCounts", obj({{"counts", {{"type", "object"}, {"additionalProperties", integer}}},
+                              {"total", integer},
+                              {"complete", boolean}})},
   };
 }
 

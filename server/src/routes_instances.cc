@@ -1,6 +1,8 @@
 // Instances: start, list, read, history, and the operator's repairs (cancel, retry, skip).
 #include <algorithm>
 
+#include "common/time_text.h"
+
 #include "server/src/api_context.h"
 
 namespace rf::server {
@@ -54,6 +56,26 @@ void Start(Api& a, ApiContext& c) {
   });
 }
 
+// Filters the engine's query does not index (version, creation time) are applied to the pages it
+// returns; a page then holds at most `limit` matches among at most kMaxScanned instances, and
+// next_cursor continues after the last instance looked at.
+constexpr size_t kMaxScanned = 20000;
+
+bool Matches(const Value& inst, std::optional<std::int64_t> version, std::optional<Time> from, std::optional<Time> to) {
+  if (version) {
+    const Value* v = inst.Find("version");
+    if (!v || !v->is_number() || v->as_number().ToInt64().value_or(-1) != *version) return false;
+  }
+  if (from || to) {
+    const Value* c = inst.Find("created_at");
+    std::optional<Time> at = c && c->is_time() ? std::optional<Time>(c->as_time()) : ParseTime(TextOf(c));
+    if (!at) return false;
+    if (from && *at < *from) return false;
+    if (to && *at > *to) return false;
+  }
+  return true;
+}
+
 void List(Api& a, ApiContext& c) {
   engine::InstanceQuery q;
   q.workflow = c.Query("workflow");
@@ -61,9 +83,39 @@ void List(Api& a, ApiContext& c) {
   q.business_key = c.Query("business_key");
   q.after = c.Query("cursor");
   q.limit = static_cast<size_t>(std::stoll(c.Query("limit", "100")));
-  auto page = a.deps().engine->QueryInstances(q);
-  if (!page.ok()) return c.respond(StatusError(c, page.status(), "no such instances"));
-  c.respond(JsonResponse(200, ListJson(page->items, page->next_cursor)));
+  std::optional<std::int64_t> version;
+  if (auto v = c.Query("version"); !v.empty()) version = std::stoll(v);
+  std::optional<Time> from, to;
+  if (auto t = c.Query("created_from"); !t.empty()) from = ParseTime(t);
+  if (auto t = c.Query("created_to"); !t.empty()) to = ParseTime(t);
+  if (!version && !from && !to) {
+    auto page = a.deps().engine->QueryInstances(q);
+    if (!page.ok()) return c.respond(StatusError(c, page.status(), "no such instances"));
+    return c.respond(JsonResponse(200, ListJson(page->items, page->next_cursor)));
+  }
+  const size_t limit = q.limit;
+  q.limit = std::max<size_t>(limit, 200);
+  std::vector<Value> out;
+  std::string next;
+  size_t scanned = 0;
+  while (true) {
+    auto page = a.deps().engine->QueryInstances(q);
+    if (!page.ok()) return c.respond(StatusError(c, page.status(), "no such instances"));
+    const size_t n = page->items.size();
+    for (size_t i = 0; i < n; ++i) {
+      const Value& inst = page->items[i];
+      ++scanned;
+      if (Matches(inst, version, from, to)) out.push_back(inst);
+      const bool more = i + 1 < n || !page->next_cursor.empty();
+      if ((out.size() == limit || scanned >= kMaxScanned) && more) {
+        next = TextOf(inst.Find("id"));
+        return c.respond(JsonResponse(200, ListJson(out, next)));
+      }
+    }
+    if (page->next_cursor.empty()) break;
+    q.after = page->next_cursor;
+  }
+  c.respond(JsonResponse(200, ListJson(out, next)));
 }
 
 void Get(Api& a, ApiContext& c) {
@@ -145,7 +197,9 @@ void AddInstanceRoutes(RouteTable& t) {
          .handler = Start});
   std::vector<std::string> statuses = engine::StatusNames();
   t.Add({.method = "GET", .pattern = "/v1/instances", .roles = kReadRoles,
-         .summary = "List instances: ?workflow=&status=&business_key=&limit=&cursor= (oldest first).",
+         .summary = "List instances: ?workflow=&status=&business_key=&version=&created_from=&created_to=&limit=&cursor= "
+                    "(oldest first). version and the creation times filter the pages as they are read: a page "
+                    "holds at most `limit` matches among at most 20000 instances looked at.",
          .tag = "instances",
          .query = {{.name = "workflow", .description = "a workflow name", .valid = IsName, .valid_what = "a workflow name"},
                    {.name = "status", .type = QueryParam::Type::kEnum, .description = "an instance status",
@@ -153,6 +207,12 @@ void AddInstanceRoutes(RouteTable& t) {
                    {.name = "business_key", .description = "requires workflow",
                     .valid = [](std::string_view s) { return !s.empty() && s.size() <= 200; },
                     .valid_what = "1-200 characters"},
+                   {.name = "version", .type = QueryParam::Type::kInteger, .description = "a version of the workflow",
+                    .min = 1, .max = 1000000000},
+                   {.name = "created_from", .description = "created at or after this time (RFC 3339)",
+                    .valid = [](std::string_view s) { return ParseTime(s).has_value(); }, .valid_what = "an RFC 3339 time"},
+                   {.name = "created_to", .description = "created at or before this time (RFC 3339)",
+                    .valid = [](std::string_view s) { return ParseTime(s).has_value(); }, .valid_what = "an RFC 3339 time"},
                    {.name = "limit", .type = QueryParam::Type::kInteger, .description = "page size (default 100)",
                     .min = 1, .max = 1000},
                    {.name = "cursor", .description = "next_cursor of the previous page", .valid = IsInstanceId,
