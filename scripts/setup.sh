@@ -13,6 +13,7 @@ packages=(
   liburiparser-dev libjemalloc-dev openssl
   curl python3 prometheus graphviz
   wrk
+  chromium  # the console's browser tests (tests/console) drive it headless with playwright-core
 )
 
 missing=()
@@ -40,4 +41,10 @@ fi
 lint_dir="$(dirname "$0")/../tools/openapi-lint"
 if [ ! -x "$lint_dir/node_modules/.bin/redocly" ]; then
   (cd "$lint_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The console (console/) is built with Vite from its lockfile; the build runs `npm ci` itself when
+# the lockfile changes, this only makes the first build on a fresh machine not wait for it.
+console_dir="$(dirname "$0")/../console"
+if [ ! -d "$console_dir/node_modules" ]; then
+  (cd "$console_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
