@@ -213,7 +213,7 @@ TEST_F(ApiInputTest, QueryParametersAreCheckedAndUnknownOnesRefused) {
   refused("/v1/instances?limit=0", "limit must be a whole number from 1 to 1000");
   refused("/v1/instances?limit=5000", "limit");
   refused("/v1/instances?limit=10&limit=20", "given twice");
-  refused("/v1/instances?sort=desc", "allowed: workflow, status, business_key, limit, cursor");
+  refused("/v1/instances?sort=desc", "allowed: workflow, status, business_key, version, created_from, created_to, limit, cursor");
   refused("/v1/tasks?status=zzz", "open, closed, all");
   refused("/v1/tasks?role=a%20b", "role");
   refused("/v1/workflows?x=1", "takes no query parameters");
