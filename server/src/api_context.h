@@ -68,6 +68,10 @@ void AddWebhookRoutes(RouteTable& t);
 inline const std::vector<std::string> kReadRoles{"viewer", "operator"};
 inline const std::vector<std::string> kOperatorRoles{"operator"};
 inline const std::vector<std::string> kAdminRoles{"admin"};
+inline const std::vector<std::string> kDeployRoles{"deployer"};
+inline const std::vector<std::string> kTokenAdminRoles{"token_admin"};
+inline const std::vector<std::string> kRepairRoles{"repairer"};
+inline const std::vector<std::string> kCancelRoles{"operator", "repairer"};
 inline const std::vector<std::string> kTaskReadRoles{"viewer", "operator", "approver:*"};
 
 }  // namespace rf::server
