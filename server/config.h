@@ -66,6 +66,9 @@ struct ServiceConfig {
   nlohmann::json connectors = nlohmann::json::array();
   nlohmann::json owners = nlohmann::json::object();
   std::vector<TokenConfig> tokens;
+  // The lifetime of a token created without expires_in, by role ("admin", "webhook:*",
+  // "approver:store_manager"); the shortest of a token's roles applies; none = never expires.
+  std::map<std::string, Duration> token_expiry;
   std::map<std::string, WebhookSource> webhooks;
   Limits limits;
   bool sync_commits = true;

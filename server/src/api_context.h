@@ -70,6 +70,10 @@ void AddBulkRoutes(RouteTable& t);     // routes_bulk.cc
 inline const std::vector<std::string> kReadRoles{"viewer", "operator"};
 inline const std::vector<std::string> kOperatorRoles{"operator"};
 inline const std::vector<std::string> kAdminRoles{"admin"};
+inline const std::vector<std::string> kDeployRoles{"deployer"};
+inline const std::vector<std::string> kTokenAdminRoles{"token_admin"};
+inline const std::vector<std::string> kRepairRoles{"repairer"};
+inline const std::vector<std::string> kCancelRoles{"operator", "repairer"};
 inline const std::vector<std::string> kTaskReadRoles{"viewer", "operator", "approver:*"};
 
 }  // namespace rf::server

@@ -1,5 +1,6 @@
 #include "server/auth.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -105,8 +106,10 @@ Status ValidateTokenName(const std::string& name) {
 }
 
 Status ValidateRole(const std::string& role, const std::function<bool(const std::string&)>& webhook_source_exists) {
-  static const char* kRoles = " (admin, operator, viewer, approver:<role>, webhook:<configured source>)";
-  if (role == "admin" || role == "operator" || role == "viewer") return Status::Ok();
+  static const char* kRoles =
+      " (admin, deployer, token_admin, repairer, operator, viewer, approver:<role>, webhook:<configured source>)";
+  for (const char* plain : {"admin", "deployer", "token_admin", "repairer", "operator", "viewer"})
+    if (role == plain) return Status::Ok();
   if (role.rfind("approver:", 0) == 0) {
     std::string r = role.substr(9);
     bool plain = std::all_of(r.begin(), r.end(), [](char c) {
@@ -125,15 +128,102 @@ Status ValidateRole(const std::string& role, const std::function<bool(const std:
   return Status::InvalidArgument("unknown role " + EscapeForMessage(role, 64) + kRoles);
 }
 
-TokenStore::TokenStore(state::StateStore* store, std::vector<TokenConfig> configured) : store_(store) {
-  for (auto& t : configured) by_hash_[t.sha256] = Principal{t.name, t.roles, t.sha256};
+std::optional<Duration> TokenPolicy::DefaultFor(const std::vector<std::string>& roles) const {
+  std::optional<Duration> best;
+  for (const auto& role : roles) {
+    auto it = default_expiry.find(role);
+    if (it == default_expiry.end()) {
+      size_t colon = role.find(':');
+      if (colon != std::string::npos) it = default_expiry.find(role.substr(0, colon) + ":*");
+    }
+    if (it != default_expiry.end() && (!best || it->second < *best)) best = it->second;
+  }
+  return best;
+}
+
+std::string TokenInfo::StatusAt(Time now) const {
+  if (revoked_at) return "revoked";
+  if (expires_at && now >= *expires_at) return "expired";
+  return "active";
+}
+
+namespace {
+
+constexpr std::int64_t kLastUsedEveryMs = 60000;
+
+nlohmann::json OptMs(const std::optional<Time>& t) { return t ? nlohmann::json(t->ms) : nlohmann::json(nullptr); }
+
+std::optional<Time> ReadMs(const nlohmann::json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+  return Time{it->get<std::int64_t>()};
+}
+
+std::string RecordOf(const TokenInfo& i) {
+  return nlohmann::json{{"name", i.name},
+                        {"account", i.account},
+                        {"kind", i.kind},
+                        {"roles", i.roles},
+                        {"configured", i.configured},
+                        {"created_at", OptMs(i.created_at)},
+                        {"expires_at", OptMs(i.expires_at)},
+                        {"revoked_at", OptMs(i.revoked_at)},
+                        {"last_used_at", OptMs(i.last_used_at)},
+                        {"rotated_to", i.rotated_to}}
+      .dump();
+}
+
+Status ValidateKind(const std::string& kind) {
+  if (kind == "person" || kind == "service") return Status::Ok();
+  return Status::InvalidArgument("an account's kind is \"person\" or \"service\", not " + EscapeForMessage(kind, 40));
+}
+
+}  // namespace
+
+TokenStore::TokenStore(state::StateStore* store, std::vector<TokenConfig> configured, TokenPolicy policy,
+                       std::function<Time()> now)
+    : store_(store), policy_(std::move(policy)), now_(std::move(now)) {
+  for (auto& t : configured) {
+    TokenInfo i;
+    i.name = t.name;
+    i.account = t.name;
+    i.kind = "person";
+    i.roles = t.roles;
+    i.configured = true;
+    by_hash_[t.sha256] = Entry{std::move(i), std::nullopt};
+  }
   if (!store_) return;
   Status s = store_->ScanPrefix(state::keys::AuthTokenPrefix(), [&](std::string_view k, std::string_view v) {
     auto hash = state::keys::ParseAuthToken(k);
     if (!hash) return true;  // not a key this format writes: grants nothing
     try {
       auto j = nlohmann::json::parse(v);
-      by_hash_.emplace(*hash, Principal{j.value("name", ""), j.value("roles", std::vector<std::string>{}), *hash});
+      auto it = by_hash_.find(*hash);
+      if (it != by_hash_.end() && it->second.info.configured) {
+        // The configuration owns the name and roles; the record adds what happened since.
+        TokenInfo& i = it->second.info;
+        i.revoked_at = ReadMs(j, "revoked_at");
+        i.expires_at = ReadMs(j, "expires_at");
+        i.last_used_at = ReadMs(j, "last_used_at");
+        i.rotated_to = j.value("rotated_to", "");
+        it->second.last_persisted = i.last_used_at;
+        return true;
+      }
+      if (j.value("configured", false)) return true;  // a configured token no longer configured: nothing
+      TokenInfo i;
+      i.name = j.value("name", "");
+      i.roles = j.value("roles", std::vector<std::string>{});
+      // First edition: {name, roles}; the token is its own account, a person, without expiry.
+      i.account = j.value("account", i.name);
+      i.kind = j.value("kind", "person");
+      i.created_at = ReadMs(j, "created_at");
+      i.expires_at = ReadMs(j, "expires_at");
+      i.revoked_at = ReadMs(j, "revoked_at");
+      i.last_used_at = ReadMs(j, "last_used_at");
+      i.rotated_to = j.value("rotated_to", "");
+      if (i.name.empty() || i.roles.empty()) return true;  // a damaged entry grants nothing
+      Time persisted = i.last_used_at.value_or(Time{});
+      by_hash_.emplace(*hash, Entry{std::move(i), persisted});
     } catch (const nlohmann::json::exception&) {
       // A damaged entry grants nothing.
     }
@@ -142,64 +232,199 @@ TokenStore::TokenStore(state::StateStore* store, std::vector<TokenConfig> config
   (void)s;  // an unreadable store fails loudly elsewhere (the engine's recovery)
 }
 
-std::optional<Principal> TokenStore::Authenticate(std::string_view token) const {
-  if (token.empty()) return std::nullopt;
-  // Looking up the hash, not the token, keeps the comparison independent of the secret's bytes.
-  std::string hash = Sha256Hex(token);
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = by_hash_.find(hash);
-  if (it == by_hash_.end()) return std::nullopt;
-  return it->second;
+Time TokenStore::Now() const {
+  if (now_) return now_();
+  return Time{std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch()).count()};
 }
 
-Result<std::string> TokenStore::Create(const std::string& name, const std::vector<std::string>& roles,
-                                       const std::function<bool(const std::string&)>& webhook_source_exists) {
-  if (Status s = ValidateTokenName(name); !s.ok()) return s;
-  if (roles.empty()) return Status::InvalidArgument("a token needs at least one role");
-  for (const auto& r : roles)
-    if (Status s = ValidateRole(r, webhook_source_exists); !s.ok()) return s;
+Status TokenStore::Persist(const std::string& hash, const TokenInfo& info) {
+  if (!store_) return Status::Ok();
+  state::WriteBatch b;
+  b.Put(state::keys::AuthToken(hash), RecordOf(info));
+  return store_->Commit(b);
+}
+
+std::string TokenStore::HashOf(const std::string& name) const {
+  for (const auto& [hash, e] : by_hash_)
+    if (e.info.name == name) return hash;
+  return {};
+}
+
+std::optional<Principal> TokenStore::Authenticate(std::string_view token) {
+  if (token.empty()) return std::nullopt;
+  // The lookup is by the hash, so no comparison ever runs over the secret's own bytes; the
+  // final check of the hash is constant-time as well.
+  std::string hash = Sha256Hex(token);
+  Time now = Now();
+  std::optional<TokenInfo> persist;
+  Principal p;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [_, p] : by_hash_)
-      if (p.name == name) return Status::AlreadyExists("a token named " + name + " exists");
+    auto it = by_hash_.find(hash);
+    if (it == by_hash_.end() || CRYPTO_memcmp(it->first.data(), hash.data(), hash.size()) != 0) return std::nullopt;
+    Entry& e = it->second;
+    if (e.info.StatusAt(now) != "active") return std::nullopt;
+    e.info.last_used_at = now;
+    if (!e.last_persisted || now.ms - e.last_persisted->ms >= kLastUsedEveryMs || now < *e.last_persisted) {
+      e.last_persisted = now;
+      persist = e.info;
+    }
+    p = Principal{e.info.name, e.info.roles, hash, e.info.account};
   }
-  std::string token = NewToken();
+  if (persist) (void)Persist(hash, *persist);  // best effort: a lost last-use time denies nothing
+  return p;
+}
+
+Result<NewTokenResult> TokenStore::Mint(TokenInfo info, const std::string& preset) {
+  std::string token = preset.empty() ? NewToken() : preset;
   std::string hash = Sha256Hex(token);
-  if (store_) {
-    state::WriteBatch b;
-    b.Put(state::keys::AuthToken(hash), nlohmann::json{{"name", name}, {"roles", roles}}.dump());
-    Status s = store_->Commit(b);
-    if (!s.ok()) return s;
-  }
+  if (Status s = Persist(hash, info); !s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
-  by_hash_[hash] = Principal{name, roles, hash};
-  return token;
+  by_hash_[hash] = Entry{info, info.created_at};
+  return NewTokenResult{token, std::move(info)};
+}
+
+Result<NewTokenResult> TokenStore::Create(const TokenRequest& req,
+                                          const std::function<bool(const std::string&)>& webhook_source_exists) {
+  if (Status s = ValidateTokenName(req.name); !s.ok()) return s;
+  std::string account = req.account.empty() ? req.name : req.account;
+  if (Status s = ValidateTokenName(account); !s.ok())
+    return Status::InvalidArgument("an account name is 1-64 characters of letters, digits and . _ - : @");
+  if (!req.kind.empty())
+    if (Status s = ValidateKind(req.kind); !s.ok()) return s;
+  for (const auto& r : req.roles)
+    if (Status s = ValidateRole(r, webhook_source_exists); !s.ok()) return s;
+  if (req.expires_in && req.expires_in->ms <= 0) return Status::InvalidArgument("expires_in must be positive");
+  TokenInfo info;
+  info.name = req.name;
+  info.account = account;
+  Time now = Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!HashOf(req.name).empty()) return Status::AlreadyExists("a token named " + req.name + " exists");
+    const TokenInfo* existing = nullptr;
+    for (const auto& [_, e] : by_hash_)
+      if (e.info.account == account) existing = &e.info;
+    if (existing) {
+      std::vector<std::string> want = req.roles, have = existing->roles;
+      std::sort(want.begin(), want.end());
+      std::sort(have.begin(), have.end());
+      if (!want.empty() && want != have)
+        return Status::FailedPrecondition("account " + account +
+                                          " has other roles; a new token of an account takes the account's roles "
+                                          "(leave roles out)");
+      if (!req.kind.empty() && req.kind != existing->kind)
+        return Status::FailedPrecondition("account " + account + " is a " + existing->kind + " account");
+      info.roles = existing->roles;
+      info.kind = existing->kind;
+    } else {
+      if (req.roles.empty()) return Status::InvalidArgument("a token of a new account needs at least one role");
+      info.roles = req.roles;
+      info.kind = req.kind.empty() ? "person" : req.kind;
+    }
+  }
+  info.created_at = now;
+  auto life = req.expires_in ? req.expires_in : policy_.DefaultFor(info.roles);
+  if (life) info.expires_at = Time{now.ms + life->ms};
+  return Mint(std::move(info), "");
+}
+
+Result<TokenInfo> TokenStore::Revoke(const std::string& name) {
+  Time now = Now();
+  std::string hash;
+  TokenInfo info;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    hash = HashOf(name);
+    if (hash.empty()) return Status::NotFound("no token named " + name);
+    Entry& e = by_hash_[hash];
+    if (e.info.revoked_at) return Status::FailedPrecondition("token " + name + " is already revoked");
+    // In memory first: from here on no request with it is accepted, even if the commit fails.
+    e.info.revoked_at = now;
+    info = e.info;
+  }
+  if (Status s = Persist(hash, info); !s.ok()) return s;
+  return info;
+}
+
+Result<RotateResult> TokenStore::Rotate(const std::string& name, const std::string& new_name, Duration overlap,
+                                        std::optional<Duration> expires_in) {
+  if (overlap.ms < 0) return Status::InvalidArgument("overlap must not be negative");
+  if (expires_in && expires_in->ms <= 0) return Status::InvalidArgument("expires_in must be positive");
+  Time now = Now();
+  TokenInfo old;
+  std::string old_hash, fresh_name = new_name;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    old_hash = HashOf(name);
+    if (old_hash.empty()) return Status::NotFound("no token named " + name);
+    old = by_hash_[old_hash].info;
+    if (old.StatusAt(now) != "active")
+      return Status::FailedPrecondition("token " + name + " is " + old.StatusAt(now) + "; create a new one instead");
+    if (fresh_name.empty()) {
+      for (int n = 2; fresh_name.empty() || !HashOf(fresh_name).empty(); ++n) {
+        std::string base = name.substr(0, std::min<size_t>(name.size(), 56));
+        size_t dot = base.rfind('.');
+        if (dot != std::string::npos && dot + 1 < base.size() &&
+            std::all_of(base.begin() + static_cast<long>(dot) + 1, base.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+          base.resize(dot);
+        fresh_name = base + "." + std::to_string(n);
+      }
+    }
+    if (Status s = ValidateTokenName(fresh_name); !s.ok()) return s;
+    if (!HashOf(fresh_name).empty()) return Status::AlreadyExists("a token named " + fresh_name + " exists");
+  }
+  TokenInfo fresh;
+  fresh.name = fresh_name;
+  fresh.account = old.account;
+  fresh.kind = old.kind;
+  fresh.roles = old.roles;
+  fresh.created_at = now;
+  auto life = expires_in ? expires_in : policy_.DefaultFor(fresh.roles);
+  if (life) fresh.expires_at = Time{now.ms + life->ms};
+  auto minted = Mint(std::move(fresh), "");
+  if (!minted.ok()) return minted.status();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Entry& e = by_hash_[old_hash];
+    Time until{now.ms + overlap.ms};
+    if (!e.info.expires_at || until < *e.info.expires_at) e.info.expires_at = until;
+    e.info.rotated_to = fresh_name;
+    old = e.info;
+  }
+  if (Status s = Persist(old_hash, old); !s.ok()) return s;
+  return RotateResult{std::move(*minted), std::move(old)};
 }
 
 Result<std::string> TokenStore::EnsureAdmin(const std::string& preset) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [_, p] : by_hash_)
-      if (p.IsAdmin()) return std::string();
+    for (const auto& [_, e] : by_hash_)
+      if (std::find(e.info.roles.begin(), e.info.roles.end(), "admin") != e.info.roles.end() &&
+          !e.info.revoked_at)
+        return std::string();
   }
-  std::string token = preset.empty() ? NewToken() : preset;
-  std::string hash = Sha256Hex(token);
-  if (store_) {
-    state::WriteBatch b;
-    b.Put(state::keys::AuthToken(hash), nlohmann::json{{"name", "admin"}, {"roles", {"admin"}}}.dump());
-    Status s = store_->Commit(b);
-    if (!s.ok()) return s;
+  TokenInfo info;
+  info.name = "admin";
+  info.account = "admin";
+  info.kind = "person";
+  info.roles = {"admin"};
+  info.created_at = Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!HashOf("admin").empty()) info.name = info.account = "admin." + std::to_string(info.created_at->ms);
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  by_hash_[hash] = Principal{"admin", {"admin"}, hash};
-  return token;
+  auto minted = Mint(std::move(info), preset);
+  if (!minted.ok()) return minted.status();
+  return minted->token;
 }
 
-std::vector<Principal> TokenStore::List() const {
+std::vector<TokenInfo> TokenStore::List() const {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<Principal> out;
-  for (const auto& [_, p] : by_hash_) out.push_back(p);
-  std::sort(out.begin(), out.end(), [](const Principal& a, const Principal& b) { return a.name < b.name; });
+  std::vector<TokenInfo> out;
+  for (const auto& [_, e] : by_hash_) out.push_back(e.info);
+  std::sort(out.begin(), out.end(), [](const TokenInfo& a, const TokenInfo& b) { return a.name < b.name; });
   return out;
 }
 

@@ -1,6 +1,11 @@
 #include "server/config.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <set>
 #include <fstream>
@@ -17,8 +22,45 @@ namespace rf::server {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+namespace {
+
+// {"file": PATH}: a regular file that only its owner may read or write (mode 0600 or 0400, as
+// Docker and Kubernetes secrets are mounted), one trailing newline dropped. Errors name the
+// file and what is wrong with it, never its content.
+Result<std::string> SecretFromFile(const std::string& path, const std::string& what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return Status::InvalidArgument(what + ": secret file " + path + " cannot be read: " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(what + ": secret file " + path + " is not a regular file");
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Status::InvalidArgument(what + ": secret file " + path + " is open to group or others (mode " + mode +
+                                   "); chmod 600 it");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidArgument(what + ": secret file " + path + " cannot be read");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string v = ss.str();
+  if (!v.empty() && v.back() == '\n') v.pop_back();
+  if (!v.empty() && v.back() == '\r') v.pop_back();
+  if (v.empty()) return Status::InvalidArgument(what + ": secret file " + path + " is empty");
+  return v;
+}
+
+bool IsSecretRef(const json& j) {
+  if (!j.is_object()) return false;
+  if (j.size() == 1 && j.contains("file") && j["file"].is_string()) return true;
+  return j.contains("env") && (j.size() == 1 || (j.size() == 2 && j.contains("default")));
+}
+
+}  // namespace
+
 Result<std::string> ResolveSecret(const json& j, const std::string& what) {
   if (j.is_string()) return j.get<std::string>();
+  if (j.is_object() && j.size() == 1 && j.contains("file") && j["file"].is_string())
+    return SecretFromFile(j["file"].get<std::string>(), what);
   if (j.is_object() && j.contains("env") && j["env"].is_string()) {
     std::string name = j["env"].get<std::string>();
     const char* v = std::getenv(name.c_str());
@@ -26,11 +68,11 @@ Result<std::string> ResolveSecret(const json& j, const std::string& what) {
     if (j.contains("default") && j["default"].is_string()) return j["default"].get<std::string>();
     return Status::InvalidArgument(what + ": environment variable " + name + " is not set");
   }
-  return Status::InvalidArgument(what + ": expected a string or {\"env\": \"NAME\"}");
+  return Status::InvalidArgument(what + ": expected a string, {\"env\": \"NAME\"} or {\"file\": \"/run/secrets/NAME\"}");
 }
 
 Result<json> ResolveSecrets(const json& j, const std::string& what) {
-  if (j.is_object() && j.contains("env") && (j.size() == 1 || (j.size() == 2 && j.contains("default")))) {
+  if (IsSecretRef(j)) {
     auto s = ResolveSecret(j, what);
     if (!s.ok()) return s.status();
     return json(*s);
@@ -201,6 +243,23 @@ Result<ServiceConfig> ParseConfig(std::string_view text, const fs::path& base_di
         return t.Fail("roles", s.message());
     c.tokens.push_back(std::move(tc));
   });
+  if (const Value* te = r.Record("token_expiry")) {
+    for (const auto& [role, v] : te->as_record()) {
+      auto d = v.is_text() ? ParseDuration(v.as_text()) : std::nullopt;
+      if (!d || d->ms <= 0) {
+        r.Fail("token_expiry", "expected {\"<role>\": \"<duration>\"} with a positive duration such as \"30d\"");
+        break;
+      }
+      if (role != "approver:*" && role != "webhook:*") {
+        Status s = ValidateRole(role, [&](const std::string& src) { return c.webhooks.count(src) > 0; });
+        if (!s.ok()) {
+          r.Fail("token_expiry", s.message());
+          break;
+        }
+      }
+      c.token_expiry[role] = *d;
+    }
+  }
   if (auto l = r.Object("limits")) ReadLimits(*l, c.limits);
   if (auto d = r.Text("durability", kOptional, {.one_of = {"fsync", "os"}})) c.sync_commits = *d == "fsync";
   if (auto b = r.Bool("hold_failed_steps")) c.hold_failed_steps = *b;

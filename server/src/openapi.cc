@@ -110,6 +110,7 @@ json Schemas() {
   json str{{"type", "string"}}, integer{{"type", "integer"}}, boolean{{"type", "boolean"}}, any_obj{{"type", "object"}};
   auto list_of = [](json item) { return json{{"type", "array"}, {"items", std::move(item)}}; };
   json text200{{"type", "string"}, {"minLength", 1}, {"maxLength", 200}};
+  json nullable_str{{"type", "string"}, {"nullable", true}};
   return {
       {"Error", obj({{"error", obj({{"code", str},
                                     {"message", str},
@@ -146,11 +147,23 @@ json Schemas() {
       {"TaskAccepted", obj({{"task", str}, {"accepted", boolean}})},
       {"DeadLetterList", obj({{"items", list_of(any_obj)}})},
       {"ConnectorList", obj({{"items", list_of(any_obj)}})},
-      {"TokenList", obj({{"items", list_of(obj({{"name", str}, {"roles", list_of(str)}}))}})},
+      {"TokenInfo", obj({{"name", str}, {"account", str}, {"kind", {{"type", "string"}, {"enum", {"person", "service"}}}},
+                          {"roles", list_of(str)},
+                          {"status", {{"type", "string"}, {"enum", {"active", "expired", "revoked"}}}},
+                          {"configured", boolean}, {"created_at", nullable_str}, {"expires_at", nullable_str},
+                          {"revoked_at", nullable_str}, {"last_used_at", nullable_str}, {"rotated_to", str}})},
+      {"TokenList", obj({{"items", list_of(Ref("TokenInfo"))}})},
       {"TokenRequest", closed({{"name", {{"type", "string"}, {"pattern", "^[A-Za-z0-9._:@-]{1,64}$"}}},
-                               {"roles", {{"type", "array"}, {"minItems", 1}, {"items", str}}}},
-                              {"name", "roles"})},
-      {"TokenCreated", obj({{"name", str}, {"roles", list_of(str)}, {"token", str}})},
+                               {"account", {{"type", "string"}, {"pattern", "^[A-Za-z0-9._:@-]{1,64}$"}}},
+                               {"kind", {{"type", "string"}, {"enum", {"person", "service"}}}},
+                               {"roles", {{"type", "array"}, {"items", str}}},
+                               {"expires_in", str}},
+                              {"name"})},
+      {"TokenCreated", obj({{"name", str}, {"account", str}, {"roles", list_of(str)}, {"expires_at", nullable_str},
+                            {"token", str}})},
+      {"RotateRequest", closed({{"name", {{"type", "string"}, {"pattern", "^[A-Za-z0-9._:@-]{1,64}$"}}},
+                                {"overlap", str}, {"expires_in", str}})},
+      {"TokenRotated", obj({{"name", str}, {"account", str}, {"token", str}, {"previous", Ref("TokenInfo")}})},
       {"WebhookBody", obj({{"type", str}, {"timestamp", str}, {"data", any_obj}}, {"type"})},
       {"WebhookResult", obj({{"status", {{"type", "string"}, {"enum", {"accepted", "duplicate", "ignored"}}}},
                              {"webhook_id", str}, {"instance", str}, {"delivered_to", integer}, {"type", str}},

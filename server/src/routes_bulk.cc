@@ -134,7 +134,7 @@ void AddBulkRoutes(RouteTable& t) {
                     "answer lists what each instance answered.",
          .tag = "instances", .body = RequestBody{"BulkCancelRequest", true}, .outcomes = batch,
          .handler = BulkCancel});
-  t.Add({.method = "POST", .pattern = "/v1/bulk/instances/retry", .roles = kAdminRoles,
+  t.Add({.method = "POST", .pattern = "/v1/bulk/instances/retry", .roles = kRepairRoles,
          .summary = "Retry the failed step of many held instances: {\"ids\": [...] (1-200)}, without a patch.",
          .tag = "instances", .body = RequestBody{"BulkRetryRequest", true}, .outcomes = batch, .handler = BulkRetry});
   t.Add({.method = "GET", .pattern = "/v1/stats/instances", .roles = kReadRoles,

@@ -227,14 +227,14 @@ void AddInstanceRoutes(RouteTable& t) {
   t.Add({.method = "GET", .pattern = "/v1/instances/{id}/history", .roles = kReadRoles,
          .summary = "The instance's history events, in order.", .tag = "instances", .params = {id},
          .outcomes = {{200, "the history", "EventList"}, {404, "no such instance", ""}}, .handler = History});
-  t.Add({.method = "POST", .pattern = "/v1/instances/{id}/cancel", .roles = kOperatorRoles,
+  t.Add({.method = "POST", .pattern = "/v1/instances/{id}/cancel", .roles = kCancelRoles,
          .summary = "Cancel: runs the undo chain, then `cancelled`. Body {\"reason\"} optional.", .tag = "instances",
          .params = {id}, .body = RequestBody{"CancelRequest", false}, .outcomes = repair, .handler = Cancel});
-  t.Add({.method = "POST", .pattern = "/v1/instances/{id}/retry", .roles = kAdminRoles,
+  t.Add({.method = "POST", .pattern = "/v1/instances/{id}/retry", .roles = kRepairRoles,
          .summary = "Retry the failed step of a held instance; optional {\"patch\": {...}} merged into its data.",
          .tag = "instances", .params = {id}, .body = RequestBody{"RetryRequest", false}, .outcomes = repair,
          .handler = Retry});
-  t.Add({.method = "POST", .pattern = "/v1/instances/{id}/skip", .roles = kAdminRoles,
+  t.Add({.method = "POST", .pattern = "/v1/instances/{id}/skip", .roles = kRepairRoles,
          .summary = "Skip the failed step of a held instance and continue with the next state.", .tag = "instances",
          .params = {id}, .body = RequestBody{"Empty", false}, .outcomes = repair, .handler = Skip});
   t.Add({.method = "GET", .pattern = "/v1/dead-letters", .roles = kReadRoles,

@@ -14,8 +14,8 @@ void Session(Api&, ApiContext& c) {
   bool admin = p.IsAdmin();
   json can{{"read", admin || p.Has("viewer") || p.Has("operator")},
            {"operate", admin || p.Has("operator")},  // start, cancel, events
-           {"repair", admin},                        // retry, skip (admin routes)
-           {"deploy", admin},
+           {"repair", admin || p.Has("repairer")},  // retry, skip
+           {"deploy", admin || p.Has("deployer")},
            {"approve", admin ? json::array({"*"}) : approve}};
   c.respond(JsonResponse(200, json{{"name", p.name}, {"roles", p.roles}, {"can", can}}.dump(
                                   -1, ' ', false, json::error_handler_t::replace)));

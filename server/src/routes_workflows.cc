@@ -93,7 +93,7 @@ void AddWorkflowRoutes(RouteTable& t) {
                     .min = 1, .max = 1000000000}},
          .outcomes = {{200, "the workflow", "WorkflowDetail"}, {404, "no such workflow or version", ""}},
          .handler = GetWorkflow});
-  t.Add({.method = "POST", .pattern = "/v1/workflows", .roles = kAdminRoles,
+  t.Add({.method = "POST", .pattern = "/v1/workflows", .roles = kDeployRoles,
          .summary = "Deploy a workflow: the body is the .flow source. 201 with the version, 200 if that exact "
                     "version is already deployed, 409 if that version exists with another source, 422 with the "
                     "checker's diagnostics.",
@@ -103,7 +103,7 @@ void AddWorkflowRoutes(RouteTable& t) {
                       {409, "this version is deployed with another source (conflict)", ""},
                       {422, "refused by the checker (invalid_workflow, with diagnostics)", ""}},
          .handler = Deploy});
-  t.Add({.method = "POST", .pattern = "/v1/workflows/reload", .roles = kAdminRoles,
+  t.Add({.method = "POST", .pattern = "/v1/workflows/reload", .roles = kDeployRoles,
          .summary = "Re-read the workflow folders and deploy what changed; broken files are refused and their "
                     "running version stays.",
          .tag = "workflows", .outcomes = {{200, "what each file gave", "ReloadResult"}}, .handler = Reload});

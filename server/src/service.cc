@@ -167,7 +167,8 @@ class Service::Impl {
     LogDeploys(workflows_->LoadDirs(dirs));
 
     // Credentials.
-    tokens_ = std::make_unique<TokenStore>(store_.get(), config_.tokens);
+    tokens_ = std::make_unique<TokenStore>(store_.get(), config_.tokens, TokenPolicy{config_.token_expiry},
+                                           [this] { return clock_.Now(); });
     const char* preset = std::getenv("RETAILFLOW_ADMIN_TOKEN");
     auto admin = tokens_->EnsureAdmin(preset ? preset : "");
     if (!admin.ok()) return admin.status();

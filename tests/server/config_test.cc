@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -42,12 +45,54 @@ TEST(ConfigTest, MistakesAreNamed) {
       {"{\"durability\": \"maybe\"}", "durability"},
       {"{\"connectors\": {}}", "connectors"},
       {"{ not json", "not valid JSON"},
+      {"{\"token_expiry\": {\"operator\": \"soon\"}}", "positive duration"},
+      {"{\"token_expiry\": {\"superuser\": \"1d\"}}", "unknown role"},
   };
   for (const auto& c : cases) {
     auto r = ParseConfig(c.text, "/");
     ASSERT_FALSE(r.ok()) << c.text;
     EXPECT_NE(r.status().message().find(c.expect), std::string::npos) << r.status().message();
   }
+}
+
+TEST(ConfigTest, TokenExpiryByRole) {
+  auto r = ParseConfig(R"({"token_expiry": {"operator": "90d", "approver:*": "8h", "deployer": "1h"}})", "/");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->token_expiry.at("operator").ms, 90LL * 86400000);
+  EXPECT_EQ(r->token_expiry.at("approver:*").ms, 8LL * 3600000);
+  EXPECT_EQ(r->token_expiry.at("deployer").ms, 3600000);
+}
+
+TEST(ConfigTest, SecretsFromFilesArePermissionChecked) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("rf_secret_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string value = "odoo-api-key-VALUE-never-shown";
+  fs::path good = dir / "odoo_key", open_file = dir / "open_key";
+  std::ofstream(good) << value << "\n";
+  std::ofstream(open_file) << value << "\n";
+  fs::permissions(good, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  fs::permissions(open_file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read,
+                  fs::perm_options::replace);
+  auto ok = ResolveSecrets(nlohmann::json{{"settings", {{"api_key", {{"file", good.string()}}}}}}, "connectors/0");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ((*ok)["settings"]["api_key"], value);
+  for (const fs::path& bad : {open_file, dir / "missing", dir}) {
+    auto r = ResolveSecrets(nlohmann::json{{"api_key", {{"file", bad.string()}}}}, "connectors/0");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find(bad.string()), std::string::npos) << r.status().message();
+    EXPECT_EQ(r.status().message().find(value), std::string::npos) << r.status().message();
+  }
+  auto open_error = ResolveSecret(nlohmann::json{{"file", open_file.string()}}, "webhooks/pos/secret");
+  EXPECT_NE(open_error.status().message().find("mode 0644"), std::string::npos) << open_error.status().message();
+  // A webhook secret from a file, through the whole configuration.
+  fs::path whsec = dir / "pos_secret";
+  std::ofstream(whsec) << "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n";
+  fs::permissions(whsec, fs::perms::owner_read, fs::perm_options::replace);
+  auto c = ParseConfig(nlohmann::json{{"webhooks", {{"pos", {{"secret", {{"file", whsec.string()}}}, {"routes", nlohmann::json::array()}}}}}}.dump(), "/");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->webhooks.at("pos").secrets.at(0), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  fs::remove_all(dir);
 }
 
 TEST(ConfigTest, SecretsFromTheEnvironment) {

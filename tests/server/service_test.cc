@@ -46,6 +46,9 @@ const std::map<std::string, std::string>& Tokens() {
       {"admin", "tok-admin-0123456789"},
       {"operator", "tok-operator-0123456789"},
       {"viewer", "tok-viewer-0123456789"},
+      {"deployer", "tok-deployer-0123456789"},
+      {"token_admin", "tok-token-admin-0123456789"},
+      {"repairer", "tok-repairer-0123456789"},
       {"approver:store_manager", "tok-approver-sm-0123456789"},
       {"approver:regional_manager", "tok-approver-rm-0123456789"},
       {"webhook:pos", "tok-webhook-pos-0123456789"},
@@ -463,7 +466,10 @@ TEST_F(ServiceTest, MetricsPassPromtoolAndLogsCarryNoSecrets) {
   StartService();
   std::string id = As("operator", "POST", "/v1/workflows/refund_review/instances", StartBody("M-1")).json()["id"];
   OpenTaskOf(id);
-  As("admin", "POST", "/v1/tokens", R"({"name":"pos-till-7","roles":["operator"]})");
+  std::string created = As("admin", "POST", "/v1/tokens", R"({"name":"pos-till-7","roles":["operator"]})").json()["token"];
+  std::string rotated =
+      As("token_admin", "POST", "/v1/tokens/pos-till-7/rotate", R"({"overlap":"1m"})").json()["token"];
+  As("token_admin", "DELETE", "/v1/tokens/pos-till-7");
   Webhook("pos", "msg_m1", R"({"type":"return.initiated","data":{"return_id":"M-2","amount":1,"customer_ref":"C"}})", "whsec_d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA==");
   Reply m = As("viewer", "GET", "/metrics");
   ASSERT_EQ(m.status, 200);
@@ -496,6 +502,12 @@ TEST_F(ServiceTest, MetricsPassPromtoolAndLogsCarryNoSecrets) {
   for (const auto& [role, token] : Tokens()) {
     EXPECT_EQ(log.find(token), std::string::npos) << role;
     EXPECT_EQ(m.body.find(token), std::string::npos) << role;
+  }
+  for (const std::string& token : {created, rotated}) {  // created, rotated and revoked through the API
+    ASSERT_EQ(token.rfind("rf_", 0), 0u);
+    EXPECT_EQ(log.find(token), std::string::npos);
+    EXPECT_EQ(log.find(Sha256Hex(token)), std::string::npos);
+    EXPECT_EQ(m.body.find(token), std::string::npos);
   }
   for (const char* secret : {kPosSecret, kPosSecretNew, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
     EXPECT_EQ(log.find(secret), std::string::npos);
