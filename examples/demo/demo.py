@@ -890,6 +890,7 @@ Try:
    curl -s -XPOST localhost:%(pos)d/__admin/generate -d '{"returns": 20}'      # more POS returns
    curl -s -H 'Authorization: Bearer %(viewer)s' %(u)s/metrics | grep retailflow_webhooks_total
 Logs: %(slog)s, %(simlog)s
+== Console: open %(u)s/ in a browser and sign in with the admin token: %(admin)s
 Press Ctrl-C to stop the service and the simulators.""" % dict(
             u=u, odoo=self.ports["odoo"], pos=self.ports["pos"], inv=self.ports["inventory"], notify=self.ports["notify"],
             slog=self.shown(self.service_log), simlog=self.shown(self.sims_log), **t))
