@@ -16,7 +16,8 @@ namespace rf::engine {
 class InstanceData {
  public:
   const Record& record() const { return record_; }
-  const Value& at(std::string_view name) const { return record_.find(name)->second; }
+  // Like std::map::at: throws std::out_of_range for an entry that is not there.
+  const Value& at(const std::string& name) const { return record_.at(name); }
 
   void Set(const std::string& name, Value v) {
     record_[name] = std::move(v);
